@@ -1,0 +1,216 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// DefaultFollowPoll is how often [Follow] looks for new records when its
+// poll argument is zero.
+const DefaultFollowPoll = 200 * time.Millisecond
+
+// Follow calls fn with each record of the log at path whose seq is greater
+// than f.AfterSeq and that matches f, in chain order: first those already
+// written, then each new one as it becomes visible, polling every poll
+// (zero means DefaultFollowPoll). It follows rotation: when the active
+// file is renamed to a segment, Follow finishes it and moves on to the new
+// active file. It returns nil when ctx ends, or the first error from fn or
+// from reading.
+//
+// # Notes
+//
+// Follow reads records as they reach the file, a moment before the
+// broker's fsync: a record shown may, after a power failure, be missing
+// from the log; its call then got no reply.
+func Follow(ctx context.Context, path string, f Filter, poll time.Duration, fn func(*Record) error) error {
+	if poll <= 0 {
+		poll = DefaultFollowPoll
+	}
+	fw := &follower{path: path, f: f, fn: fn, after: f.AfterSeq}
+	fw.m = newMatcher(&fw.f)
+	segs, err := rotatedSegments(path)
+	if err != nil {
+		return err
+	}
+	// Start with the last segment that can hold seq AfterSeq+1.
+	start := 0
+	for i, s := range segs {
+		if s.first <= f.AfterSeq+1 {
+			start = i
+		}
+	}
+	for _, s := range segs[start:] {
+		if err := fw.drainFile(s.path); err != nil {
+			return err
+		}
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	defer fw.close()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		if err := fw.step(); err != nil {
+			return err
+		}
+		timer.Reset(poll)
+	}
+}
+
+// follower is the state of one Follow.
+type follower struct {
+	path  string
+	f     Filter
+	m     *matcher
+	fn    func(*Record) error
+	after uint64 // last seq passed over
+
+	cur     *os.File // the active file being read, nil before it exists
+	off     int64
+	line    int // complete lines read from the current file
+	partial []byte
+	buf     []byte
+}
+
+func (fw *follower) close() {
+	if fw.cur != nil {
+		fw.cur.Close()
+	}
+}
+
+// drainFile reads a whole rotated segment.
+func (fw *follower) drainFile(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed since listed
+		}
+		return fmt.Errorf("follow audit log: %w", err)
+	}
+	defer f.Close()
+	fw.partial, fw.line = fw.partial[:0], 0
+	_, err = fw.read(f, 0)
+	fw.partial = fw.partial[:0]
+	return err
+}
+
+// step reads what is new in the active file and moves to a new active
+// file after a rotation.
+func (fw *follower) step() error {
+	if fw.cur == nil {
+		f, err := os.Open(fw.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // between rotation's rename and create, or not yet written
+		}
+		if err != nil {
+			return fmt.Errorf("follow audit log: %w", err)
+		}
+		fw.cur, fw.off, fw.line = f, 0, 0
+		fw.partial = fw.partial[:0]
+	}
+	var err error
+	if fw.off, err = fw.read(fw.cur, fw.off); err != nil {
+		return err
+	}
+	now, err := os.Stat(fw.path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("follow audit log: %w", err)
+	}
+	was, err2 := fw.cur.Stat()
+	if err2 != nil {
+		return fmt.Errorf("follow audit log: %w", err2)
+	}
+	if now != nil && os.SameFile(now, was) {
+		return nil
+	}
+	// Rotated: the old file is complete; read what is left, then switch.
+	if fw.off, err = fw.read(fw.cur, fw.off); err != nil {
+		return err
+	}
+	fw.cur.Close()
+	fw.cur = nil
+	return nil
+}
+
+// read processes the complete lines of f from off on and returns the
+// offset after the last complete line read.
+func (fw *follower) read(f *os.File, off int64) (int64, error) {
+	if fw.buf == nil {
+		fw.buf = make([]byte, 256<<10)
+	}
+	for {
+		n, err := f.ReadAt(fw.buf, off)
+		if n > 0 {
+			off += int64(n)
+			data := fw.buf[:n]
+			for {
+				i := bytes.IndexByte(data, '\n')
+				if i < 0 {
+					if len(fw.partial)+len(data) > MaxLineBytes+1 {
+						return off, &VerifyError{File: f.Name(), Kind: KindMalformed, Line: fw.line + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+					}
+					fw.partial = append(fw.partial, data...)
+					break
+				}
+				line := data[:i]
+				if len(fw.partial) > 0 {
+					fw.partial = append(fw.partial, line...)
+					line = fw.partial
+				}
+				if err := fw.handle(f.Name(), line); err != nil {
+					return off, err
+				}
+				fw.partial = fw.partial[:0]
+				data = data[i+1:]
+			}
+		}
+		if err == io.EOF || (err == nil && n == 0) {
+			// Leave a partial line for the next read: rewind past it.
+			off -= int64(len(fw.partial))
+			fw.partial = fw.partial[:0]
+			return off, nil
+		}
+		if err != nil {
+			return off, fmt.Errorf("follow audit log %s: %w", f.Name(), err)
+		}
+	}
+}
+
+// handle passes one line to fn if it is new and matches.
+func (fw *follower) handle(name string, line []byte) error {
+	fw.line++
+	var lf lineFields
+	fast := parseFields(line, &lf)
+	if fast {
+		if lf.seq <= fw.after {
+			return nil
+		}
+		fw.after = lf.seq
+		if !fw.m.match(&lf) {
+			return nil
+		}
+	}
+	rec, err := decodeLine(line)
+	if err != nil {
+		return &VerifyError{File: name, Line: fw.line, Kind: KindMalformed, Msg: "not a record: " + err.Error()}
+	}
+	if !fast {
+		if rec.Seq <= fw.after {
+			return nil
+		}
+		fw.after = rec.Seq
+		if !fw.f.Match(rec) {
+			return nil
+		}
+	}
+	return fw.fn(rec)
+}

@@ -1,0 +1,419 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Filter selects records for [Query], [ComputeStats] and [Follow]. Each
+// set field must match; the zero Filter matches every record. Strings
+// match exactly.
+type Filter struct {
+	Since    time.Time // records at or after Since; zero means no bound
+	Until    time.Time // records before Until; zero means no bound
+	AfterSeq uint64    // records with a greater seq; 0 means all
+	Tenant   string
+	Subject  string
+	Tool     string
+	Decision string // DecisionAllow or DecisionDeny
+	Reason   string // reason code, e.g. denied.role
+	Session  string
+}
+
+// Match reports whether r passes f.
+func (f *Filter) Match(r *Record) bool {
+	switch {
+	case r.Seq <= f.AfterSeq,
+		!f.Since.IsZero() && r.Time.Before(f.Since),
+		!f.Until.IsZero() && !r.Time.Before(f.Until),
+		f.Tenant != "" && r.Tenant != f.Tenant,
+		f.Subject != "" && r.Subject != f.Subject,
+		f.Tool != "" && r.Tool != f.Tool,
+		f.Decision != "" && r.Decision != f.Decision,
+		f.Reason != "" && r.Reason != f.Reason,
+		f.Session != "" && r.Session != f.Session:
+		return false
+	}
+	return true
+}
+
+// Query calls fn with every record of the log at path that matches f, in
+// chain order across its files (see [Segments]). It stops at the first
+// error from fn and returns it, and at the end of ctx.
+//
+// Query reads; it does not verify (see [VerifyLog]). It reads each line
+// as the canonical encoding the log writes and decodes only the lines
+// that match, so its cost is close to a plain read of the files. A line
+// that is not a record is an error naming the file and line; a torn last
+// line of the active file (a write in progress, or cut short by a crash)
+// is skipped.
+//
+// # Notes
+//
+// A line edited into a non-canonical form (keys re-cased or reordered)
+// may be missed by the fast field scan; [VerifyLog] reports such lines.
+func Query(ctx context.Context, path string, f Filter, fn func(*Record) error) error {
+	return scanLog(ctx, path, &f, func(line []byte, _ *lineFields, rec *Record) error {
+		if rec == nil {
+			var err error
+			if rec, err = decodeLine(line); err != nil {
+				return &malformedError{err}
+			}
+		}
+		if !f.Match(rec) {
+			return nil
+		}
+		return fn(rec)
+	})
+}
+
+// lineFields are the fields a filter reads, as raw JSON string contents
+// (escapes not decoded) cut out of a canonical line; nil means absent.
+type lineFields struct {
+	seq      uint64
+	time     []byte
+	tenant   []byte
+	subject  []byte
+	session  []byte
+	tool     []byte
+	decision []byte
+	reason   []byte
+	outcome  []byte
+}
+
+// scanLog reads every line of the log's files and calls fn with each line
+// that may match f: with its fields when the fast scan read them (rec
+// nil), or with the decoded record when the line had to be decoded. fn
+// must not keep line.
+func scanLog(ctx context.Context, path string, f *Filter, fn func(line []byte, lf *lineFields, rec *Record) error) error {
+	files, err := Segments(path)
+	if err != nil {
+		return err
+	}
+	m := newMatcher(f)
+	for i, name := range files {
+		if err := scanFile(ctx, name, i == len(files)-1, m, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanChunk is the read buffer of a scan: large, so a read system call
+// moves many lines.
+const scanChunk = 1 << 20
+
+func scanFile(ctx context.Context, name string, last bool, m *matcher, fn func([]byte, *lineFields, *Record) error) error {
+	file, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("read audit log: %w", err)
+	}
+	defer file.Close()
+	torn := false
+	sc := bufio.NewScanner(file)
+	sc.Buffer(make([]byte, scanChunk), MaxLineBytes+1)
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			return i + 1, data[:i], nil
+		}
+		if atEOF && len(data) > 0 {
+			torn = true
+			return len(data), nil, nil
+		}
+		return 0, nil, nil
+	})
+	n := 0
+	for sc.Scan() {
+		n++
+		if n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line := sc.Bytes()
+		var lf lineFields
+		if parseFields(line, &lf) {
+			if !m.match(&lf) {
+				continue
+			}
+			if err := fn(line, &lf, nil); err != nil {
+				return lineErr(name, n, err)
+			}
+			continue
+		}
+		rec, err := decodeLine(line)
+		if err != nil {
+			return &VerifyError{File: name, Line: n, Kind: KindMalformed, Msg: "not a record: " + err.Error()}
+		}
+		if err := fn(line, nil, rec); err != nil {
+			return lineErr(name, n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return &VerifyError{File: name, Line: n + 1, Kind: KindMalformed, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+		}
+		return fmt.Errorf("read audit log %s: %w", name, err)
+	}
+	if torn && !last {
+		return &VerifyError{File: name, Line: n + 1, Kind: KindEdited, Msg: "rotated segment ends mid-line"}
+	}
+	return nil
+}
+
+// malformedError is a line that does not decode as a record, found by a
+// scan callback.
+type malformedError struct{ err error }
+
+func (e *malformedError) Error() string { return "not a record: " + e.err.Error() }
+
+// lineErr names the line a malformedError came from; other errors (the
+// caller's own) pass unchanged.
+func lineErr(name string, n int, err error) error {
+	if me, ok := err.(*malformedError); ok {
+		return &VerifyError{File: name, Line: n, Kind: KindMalformed, Msg: me.Error()}
+	}
+	return err
+}
+
+// Keys the field scan looks for. The canonical encoding writes fields in
+// [Record] order, so every field before "arguments" is a string, a string
+// array or seq, and no raw `"` occurs inside a string (encoding/json
+// writes it as \"): the first `,"tool":"` is the tool key, and the first
+// `,"arguments":` after it is the arguments key, whose value is skipped
+// structurally; after it only strings, numbers and fixed-key objects
+// follow, so the next `,"decision":"` is the decision key.
+var (
+	keySeq      = []byte(`{"seq":`)
+	keyTime     = []byte(`,"time":"`)
+	keyTenant   = []byte(`,"tenant":"`)
+	keySubject  = []byte(`,"subject":"`)
+	keySession  = []byte(`,"session":"`)
+	keyTool     = []byte(`,"tool":"`)
+	keyArgs     = []byte(`,"arguments":`)
+	keyDecision = []byte(`,"decision":"`)
+	keyReason   = []byte(`,"reason":"`)
+	keyOutcome  = []byte(`,"outcome":"`)
+)
+
+// parseFields fills lf from a canonical line. It returns false for
+// anything it does not recognise; the caller then decodes the line.
+func parseFields(line []byte, lf *lineFields) bool {
+	if !bytes.HasPrefix(line, keySeq) {
+		return false
+	}
+	i := len(keySeq)
+	var seq uint64
+	start := i
+	for i < len(line) && line[i] >= '0' && line[i] <= '9' && i-start < 20 {
+		seq = seq*10 + uint64(line[i]-'0')
+		i++
+	}
+	if i == start || !bytes.HasPrefix(line[i:], keyTime) {
+		return false
+	}
+	lf.seq = seq
+	var ok bool
+	if lf.time, i, ok = stringAt(line, i+len(keyTime)); !ok {
+		return false
+	}
+	if bytes.HasPrefix(line[i:], keyTenant) {
+		if lf.tenant, i, ok = stringAt(line, i+len(keyTenant)); !ok {
+			return false
+		}
+	}
+	if bytes.HasPrefix(line[i:], keySubject) {
+		if lf.subject, i, ok = stringAt(line, i+len(keySubject)); !ok {
+			return false
+		}
+	}
+	t := bytes.Index(line[i:], keyTool)
+	if t < 0 {
+		return false
+	}
+	t += i
+	if s := bytes.Index(line[i:t], keySession); s >= 0 {
+		if lf.session, _, ok = stringAt(line, i+s+len(keySession)); !ok {
+			return false
+		}
+	}
+	if lf.tool, i, ok = stringAt(line, t+len(keyTool)); !ok {
+		return false
+	}
+	if a := bytes.Index(line[i:], keyArgs); a >= 0 {
+		if i = skipValue(line, i+a+len(keyArgs)); i < 0 {
+			return false
+		}
+	}
+	d := bytes.Index(line[i:], keyDecision)
+	if d < 0 {
+		return false
+	}
+	if lf.decision, i, ok = stringAt(line, i+d+len(keyDecision)); !ok {
+		return false
+	}
+	if bytes.HasPrefix(line[i:], keyReason) {
+		if lf.reason, i, ok = stringAt(line, i+len(keyReason)); !ok {
+			return false
+		}
+	}
+	if bytes.HasPrefix(line[i:], keyOutcome) {
+		if lf.outcome, _, ok = stringAt(line, i+len(keyOutcome)); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// stringAt returns the contents of the JSON string whose first character
+// is at line[i] (just after the opening quote), and the index just after
+// the closing quote.
+func stringAt(line []byte, i int) ([]byte, int, bool) {
+	for j := i; j < len(line); {
+		q := bytes.IndexByte(line[j:], '"')
+		if q < 0 {
+			return nil, 0, false
+		}
+		q += j
+		bs := 0
+		for k := q - 1; k >= i && line[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return line[i:q:q], q + 1, true
+		}
+		j = q + 1
+	}
+	return nil, 0, false
+}
+
+// skipValue returns the index just after the JSON value starting at
+// line[i], or -1.
+func skipValue(line []byte, i int) int {
+	if i >= len(line) {
+		return -1
+	}
+	switch line[i] {
+	case '"':
+		_, end, ok := stringAt(line, i+1)
+		if !ok {
+			return -1
+		}
+		return end
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(line); j++ {
+			switch line[j] {
+			case '"':
+				_, end, ok := stringAt(line, j+1)
+				if !ok {
+					return -1
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	for j := i; j < len(line); j++ {
+		if c := line[j]; c == ',' || c == '}' || c == ']' {
+			return j
+		}
+	}
+	return -1
+}
+
+// matcher is a Filter prepared for raw fields.
+type matcher struct {
+	f       *Filter
+	since   []byte // Since as "2006-01-02T15:04:05" in UTC
+	until   []byte
+	hasTime bool
+}
+
+func newMatcher(f *Filter) *matcher {
+	m := &matcher{f: f}
+	const secs = "2006-01-02T15:04:05"
+	if !f.Since.IsZero() {
+		m.since = []byte(f.Since.UTC().Format(secs))
+		m.hasTime = true
+	}
+	if !f.Until.IsZero() {
+		m.until = []byte(f.Until.UTC().Format(secs))
+		m.hasTime = true
+	}
+	return m
+}
+
+// match reports whether the fields pass the filter.
+func (m *matcher) match(lf *lineFields) bool {
+	f := m.f
+	switch {
+	case lf.seq <= f.AfterSeq,
+		f.Tool != "" && !jsonStringIs(lf.tool, f.Tool),
+		f.Tenant != "" && !jsonStringIs(lf.tenant, f.Tenant),
+		f.Subject != "" && !jsonStringIs(lf.subject, f.Subject),
+		f.Decision != "" && !jsonStringIs(lf.decision, f.Decision),
+		f.Reason != "" && !jsonStringIs(lf.reason, f.Reason),
+		f.Session != "" && !jsonStringIs(lf.session, f.Session):
+		return false
+	}
+	if !m.hasTime {
+		return true
+	}
+	if m.since != nil && timeCmp(lf.time, m.since, f.Since) < 0 {
+		return false
+	}
+	if m.until != nil && timeCmp(lf.time, m.until, f.Until) >= 0 {
+		return false
+	}
+	return true
+}
+
+// timeCmp compares a record's raw RFC 3339 time with t (whose UTC
+// seconds, formatted, are secs): by text when the record's time is in UTC
+// and its seconds differ, by parsing otherwise.
+func timeCmp(raw, secs []byte, t time.Time) int {
+	if len(raw) >= 20 && raw[len(raw)-1] == 'Z' && (raw[19] == 'Z' || raw[19] == '.') {
+		if c := bytes.Compare(raw[:19], secs); c != 0 {
+			return c
+		}
+	}
+	rt, err := time.Parse(time.RFC3339Nano, string(raw))
+	if err != nil {
+		return -1
+	}
+	return rt.Compare(t)
+}
+
+// jsonStringIs reports whether the JSON string contents raw decode to s.
+func jsonStringIs(raw []byte, s string) bool {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw) == s
+	}
+	return jsonString(raw) == s
+}
+
+// jsonString decodes JSON string contents.
+func jsonString(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw)
+	}
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	var s string
+	if json.Unmarshal(q, &s) != nil {
+		return string(raw)
+	}
+	return s
+}

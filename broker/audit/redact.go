@@ -1,0 +1,414 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// HMACKeySize is the size in bytes of the log key a [Redactor] uses.
+const HMACKeySize = 32
+
+// markerPrefix starts every redaction marker.
+const markerPrefix = "[REDACTED:hmac-sha256:"
+
+// Redactor replaces secrets with markers before a record is hashed.
+//
+// A marker is "[REDACTED:hmac-sha256:H]", where H is the first 16 hex
+// digits of HMAC-SHA256(log key, secret). The secret is not stored, but
+// the same secret under the same key always gives the same marker, so a
+// security team holding the key can correlate calls that used one
+// credential, and check whether a given value is the one redacted, without
+// the log ever holding it.
+//
+// # Notes
+//
+// A Redactor is immutable and safe for concurrent use. Markers from
+// Redactors with different keys cannot be correlated: load the key from a
+// file ([LoadHMACKey]) so it survives restarts.
+type Redactor struct {
+	key []byte
+}
+
+// NewRedactor returns a Redactor keyed with key, which must be at least
+// [HMACKeySize] bytes. The key is copied.
+func NewRedactor(key []byte) (*Redactor, error) {
+	if len(key) < HMACKeySize {
+		return nil, fmt.Errorf("audit: HMAC key is %d bytes, want at least %d", len(key), HMACKeySize)
+	}
+	return &Redactor{key: bytes.Clone(key)}, nil
+}
+
+// NewEphemeralRedactor returns a Redactor with a random key that lives as
+// long as the process: its markers correlate only with each other.
+func NewEphemeralRedactor() *Redactor {
+	key := make([]byte, HMACKeySize)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails (it crashes the program instead)
+	return &Redactor{key: key}
+}
+
+// Marker returns the marker that replaces secret.
+func (r *Redactor) Marker(secret string) string {
+	m := hmac.New(sha256.New, r.key)
+	m.Write([]byte(secret))
+	var sum [sha256.Size]byte
+	return markerPrefix + hex.EncodeToString(m.Sum(sum[:0])[:8]) + "]"
+}
+
+// IsMarker reports whether s is exactly one redaction marker.
+func IsMarker(s string) bool {
+	if len(s) != len(markerPrefix)+16+1 || !strings.HasPrefix(s, markerPrefix) || s[len(s)-1] != ']' {
+		return false
+	}
+	for _, c := range []byte(s[len(markerPrefix) : len(s)-1]) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ContainsMarker reports whether a string or JSON text holds a redaction
+// marker anywhere.
+func ContainsMarker(b []byte) bool { return bytes.Contains(b, []byte(markerPrefix)) }
+
+// RedactArguments returns the JSON of a call's arguments for the log.
+//
+// args is a value decoded from JSON (maps, slices, strings, json.Number or
+// float64, bools, nil). The value of a member is replaced by its marker
+// when its JSON pointer is in sensitivePointers (as
+// manifests.Schema.SensitivePointers writes them: "/password",
+// "/auth/token", "/keys/-" for every element of keys; a numeric index
+// matches too) or when its name says it holds a secret (password, secret,
+// token, api_key, private_key, access_key, authorization, credentials, …).
+// A string or object value is hashed as its JSON text, except that a
+// string is hashed as its characters, so it correlates with the same
+// secret found in an error message. Every other string, and every member
+// name, is passed through [Redactor.RedactString]. args is not modified.
+func (r *Redactor) RedactArguments(args any, sensitivePointers []string) json.RawMessage {
+	sensitive := make(map[string]bool, len(sensitivePointers))
+	for _, p := range sensitivePointers {
+		sensitive[p] = true
+	}
+	v := r.redactValue(args, "", sensitive)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return json.RawMessage(strconv.Quote(r.Marker(fmt.Sprint(args))))
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+func (r *Redactor) redactValue(v any, ptr string, sensitive map[string]bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			p := ptr + "/" + pointerToken(k)
+			name := r.RedactString(k)
+			if sensitive[p] || secretName(k) {
+				out[name] = r.secretMarker(val)
+				continue
+			}
+			out[name] = r.redactValue(val, p, sensitive)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, val := range x {
+			if sensitive[ptr+"/-"] || sensitive[ptr+"/"+strconv.Itoa(i)] {
+				out[i] = r.secretMarker(val)
+				continue
+			}
+			out[i] = r.redactValue(val, ptr+"/-", sensitive)
+		}
+		return out
+	case string:
+		return r.RedactString(x)
+	default:
+		return v
+	}
+}
+
+// secretMarker returns the marker for a whole secret value.
+func (r *Redactor) secretMarker(v any) string {
+	if s, ok := v.(string); ok {
+		return r.Marker(s)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return r.Marker(fmt.Sprint(v))
+	}
+	return r.Marker(string(b))
+}
+
+// pointerToken escapes a member name as a JSON pointer reference token
+// (RFC 6901): "~" as "~0", "/" as "~1".
+func pointerToken(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// RedactString returns s with every substring that looks like a secret
+// replaced by its marker: bearer and basic credentials, JWTs, PEM private
+// key blocks, cloud access keys (AWS, Google Cloud, Azure), common API key
+// formats (GitHub, GitLab, Slack, Stripe, OpenAI, Anthropic, npm, PyPI,
+// SendGrid, Twilio, Hugging Face, toolwarden), the password in a URL, and
+// the value in "password=…", "token: …", "api_key=…" and the like. Use it
+// for error messages and output excerpts. Markers themselves pass
+// unchanged, so redacting twice changes nothing.
+func (r *Redactor) RedactString(s string) string {
+	if len(s) < 8 {
+		return s
+	}
+	var spans [][2]int
+	for i := range detectors {
+		d := &detectors[i]
+		if !d.present(s) {
+			continue
+		}
+		for _, m := range d.re.FindAllStringSubmatchIndex(s, -1) {
+			lo, hi := m[0], m[1]
+			for g := 1; 2*g < len(m); g++ { // the first group that took part
+				if m[2*g] >= 0 {
+					lo, hi = m[2*g], m[2*g+1]
+					break
+				}
+			}
+			if hi > lo {
+				spans = append(spans, [2]int{lo, hi})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return s
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i][0] < spans[j][0] })
+	merged := spans[:1]
+	for _, sp := range spans[1:] {
+		last := &merged[len(merged)-1]
+		if sp[0] < last[1] {
+			last[1] = max(last[1], sp[1])
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	prev := 0
+	for _, sp := range merged {
+		secret := s[sp[0]:sp[1]]
+		if IsMarker(secret) || strings.HasPrefix(secret, markerPrefix) {
+			continue
+		}
+		b.WriteString(s[prev:sp[0]])
+		b.WriteString(r.Marker(secret))
+		prev = sp[1]
+	}
+	b.WriteString(s[prev:])
+	return b.String()
+}
+
+// redactRecord runs RedactString over the free-text fields of rec: the
+// ones a client or a tool controls and that no query filters on.
+func (r *Redactor) redactRecord(rec *Record) {
+	rec.Error = r.RedactString(rec.Error)
+	rec.UserAgent = r.RedactString(rec.UserAgent)
+	rec.ClientName = r.RedactString(rec.ClientName)
+	rec.ClientVersion = r.RedactString(rec.ClientVersion)
+	rec.Model = r.RedactString(rec.Model)
+	// Slices are copied before a change: the caller may share them.
+	cloned := false
+	for i, f := range rec.Flags {
+		if g := r.RedactString(f); g != f {
+			if !cloned {
+				rec.Flags, cloned = slices.Clone(rec.Flags), true
+			}
+			rec.Flags[i] = g
+		}
+	}
+	cloned = false
+	for i, e := range rec.Egress {
+		if g := r.RedactString(e.Reason); g != e.Reason {
+			if !cloned {
+				rec.Egress, cloned = slices.Clone(rec.Egress), true
+			}
+			rec.Egress[i].Reason = g
+		}
+	}
+}
+
+// secretWords are member-name words that mark a secret value.
+var secretWords = map[string]bool{
+	"password": true, "passwd": true, "passphrase": true, "pwd": true, "pass": true,
+	"secret": true, "secrets": true, "token": true, "apikey": true, "authorization": true,
+	"credential": true, "credentials": true, "cookie": true, "privatekey": true,
+	"accesskey": true, "secretkey": true, "bearer": true, "jwt": true,
+}
+
+// secretPairs are adjacent member-name words that mark a secret value.
+var secretPairs = map[[2]string]bool{
+	{"api", "key"}: true, {"private", "key"}: true, {"access", "key"}: true,
+	{"secret", "key"}: true, {"signing", "key"}: true, {"encryption", "key"}: true,
+	{"master", "key"}: true, {"account", "key"}: true, {"session", "key"}: true,
+	{"client", "secret"}: true, {"set", "cookie"}: true,
+}
+
+// secretSubstrings mark a secret wherever they occur in a lower-cased
+// member name, even run together ("clientsecret", "xapikey").
+var secretSubstrings = []string{
+	"password", "passwd", "passphrase", "secret", "apikey", "api_key", "api-key",
+	"privatekey", "private_key", "accesskey", "access_key", "accesstoken",
+	"refreshtoken", "authtoken", "bearertoken", "idtoken", "sessiontoken",
+	"authorization", "credential",
+}
+
+// secretName reports whether a member name says its value is a secret.
+// "max_tokens" and "token_count" are not secrets; "token", "access_token",
+// "apiKey", "X-Api-Key" and "clientSecret" are.
+func secretName(name string) bool {
+	lower := strings.ToLower(name)
+	for _, s := range secretSubstrings {
+		if strings.Contains(lower, s) {
+			return true
+		}
+	}
+	words := nameWords(name)
+	for i, w := range words {
+		if secretWords[w] {
+			if w == "token" && i+1 < len(words) && (words[i+1] == "count" || words[i+1] == "limit" || words[i+1] == "type") {
+				continue
+			}
+			return true
+		}
+		if i > 0 && secretPairs[[2]string{words[i-1], w}] {
+			return true
+		}
+	}
+	return false
+}
+
+// nameWords splits a member name into lower-case words at non-alphanumeric
+// characters and lower-to-upper case changes: "X-Api-Key" and "xApiKey"
+// both give [x api key].
+func nameWords(name string) []string {
+	var words []string
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			words = append(words, strings.ToLower(name[start:end]))
+		}
+		start = -1
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+		switch {
+		case !alnum:
+			flush(i)
+		case start < 0:
+			start = i
+		case c >= 'A' && c <= 'Z' && i > 0 && name[i-1] >= 'a' && name[i-1] <= 'z':
+			flush(i)
+			start = i
+		}
+	}
+	flush(len(name))
+	return words
+}
+
+// detector finds one kind of secret in free text.
+type detector struct {
+	name    string
+	re      *regexp.Regexp
+	anchors []string // the regexp can only match if one of these occurs
+	fold    bool     // anchors are lower case and matched case-insensitively
+}
+
+// present reports whether one of d's anchors occurs in s: a cheap test
+// that spares the regexp for the common string with nothing secret.
+func (d *detector) present(s string) bool {
+	for _, a := range d.anchors {
+		if d.fold {
+			if containsFold(s, a) {
+				return true
+			}
+		} else if strings.Contains(s, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains lower, an ASCII lower-case
+// string, ignoring ASCII case.
+func containsFold(s, lower string) bool {
+	n := len(lower)
+	if n == 0 {
+		return true
+	}
+	first, up := lower[0], lower[0]
+	if first >= 'a' && first <= 'z' {
+		up = first - 'a' + 'A'
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if c := s[i]; c != first && c != up {
+			continue
+		}
+		match := true
+		for j := 1; j < n; j++ {
+			c := s[i+j]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lower[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// secretKeyNames is the alternation of secret-ish names in "name=value"
+// text.
+const secretKeyNames = `(?:pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|secret[_-]?key|client[_-]?secret|credentials?|authorization|auth[_-]?token|cookie)`
+
+// detectors are the secret shapes RedactString replaces. Each regexp is
+// anchored on literal text that the anchors list, so a string with none of
+// them costs a few substring searches.
+var detectors = []detector{
+	{name: "private key block", anchors: []string{"-----BEGIN"},
+		re: regexp.MustCompile(`-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\z)`)},
+	{name: "jwt", anchors: []string{"eyJ"},
+		re: regexp.MustCompile(`eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?`)},
+	{name: "bearer credential", anchors: []string{"bearer"}, fold: true,
+		re: regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)`)},
+	{name: "aws access key id", anchors: []string{"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "APKA"},
+		re: regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b`)},
+	{name: "google api key or oauth token", anchors: []string{"AIza", "ya29."},
+		re: regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}|\bya29\.[0-9A-Za-z_\-]{20,}`)},
+	{name: "azure account key or sas signature", anchors: []string{"accountkey=", "sharedaccesskey=", "sig="}, fold: true,
+		re: regexp.MustCompile(`(?i)(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/=]{20,})|[?&]sig=([A-Za-z0-9%+/=]{16,})`)},
+	{name: "api key", anchors: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "hooks.slack.com", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk-", "npm_", "pypi-", "SG.", "SK", "tw_", "hf_"},
+		re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}|glpat-[A-Za-z0-9_\-]{20,}|xox[abposr]-[A-Za-z0-9\-]{10,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_\-]{50,}|SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}|SK[0-9a-fA-F]{32}|tw_[a-z2-7]{16}_[a-z2-7]{52}|hf_[A-Za-z0-9]{30,})\b|https://hooks\.slack\.com/services/[A-Za-z0-9/]+`)},
+	{name: "url password", anchors: []string{"://"},
+		re: regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@"']+:([^/\s@"']+)@`)},
+	{name: "secret-named value", anchors: []string{"pass", "pwd", "secret", "token", "key", "credential", "authorization", "cookie"}, fold: true,
+		re: regexp.MustCompile(`(?i)[A-Za-z0-9_.\-]*` + secretKeyNames + `[A-Za-z0-9_.\-]*["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest)\s+)?([^\s"'&,;}\])]+)`)},
+}
