@@ -1,0 +1,411 @@
+package mcpserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/toolwarden/toolwarden/broker/auth"
+)
+
+// EndpointPath is where [Server.Handler] serves Streamable HTTP.
+const EndpointPath = "/mcp"
+
+// metadataPath is the RFC 9728 well-known path.
+const metadataPath = "/.well-known/oauth-protected-resource"
+
+// Limits of the http.Server built by [Server.HTTPServer]. None is zero,
+// which would mean "none" to net/http.
+const (
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout = 10 * time.Second
+	// ReadTimeout bounds reading a request, body included. The read
+	// deadline is lifted once the body is read, so that it cannot cancel a
+	// long tool call or stream.
+	ReadTimeout = 30 * time.Second
+	// WriteTimeout bounds a whole response. Tool calls finish well within
+	// it; a GET stream is closed when it passes and the client reconnects.
+	WriteTimeout = 10 * time.Minute
+	// IdleTimeout bounds an idle keep-alive connection.
+	IdleTimeout = 2 * time.Minute
+	// MaxHeaderBytes caps a request's headers.
+	MaxHeaderBytes = 64 << 10
+)
+
+// Handler returns the HTTP handler: Streamable HTTP at /mcp and, when
+// Config.ResourceURL is set, RFC 9728 protected resource metadata at
+// /.well-known/oauth-protected-resource (also under the resource's path).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns an http.Server for addr serving Handler, with every
+// timeout set (see ReadHeaderTimeout and the constants after it).
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(EndpointPath, s.serveMCP)
+	if s.metadata != nil {
+		mux.HandleFunc(metadataPath, s.serveMetadata)
+		if u, err := url.Parse(s.metadataURL); err == nil && u.Path != metadataPath {
+			mux.HandleFunc(u.Path, s.serveMetadata)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hostAllowed(r) {
+			http.Error(w, "forbidden: Host header not allowed on a loopback listener", http.StatusForbidden)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// serveMetadata serves the RFC 9728 document. It needs no credential: it is
+// how a client learns where to get one.
+func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=3600")
+	_, _ = w.Write(s.metadata)
+}
+
+// serveMCP is the front of mcp-go's Streamable HTTP server.
+func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		http.Error(w, "forbidden: Origin not allowed", http.StatusForbidden)
+		return
+	}
+	switch r.Method {
+	case http.MethodPost, http.MethodGet, http.MethodDelete:
+	default:
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+
+	principal, authErr := s.authenticate(r)
+	if authErr != nil {
+		s.refuseUnauthenticated(w, r, authErr)
+		return
+	}
+
+	st := &reqState{
+		principal:   principal,
+		transport:   TransportHTTP,
+		remoteAddr:  r.RemoteAddr,
+		userAgent:   r.UserAgent(),
+		headerProto: r.Header.Get(mcp.HeaderProtocolVersion),
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var ok bool
+		if body, ok = s.readBody(w, r); !ok {
+			return
+		}
+		f, ferr := parseFrame(body, s.maxBody)
+		if ferr != nil {
+			writeJSONRPCError(w, http.StatusBadRequest, ferr.id, ferr.code, ferr.message)
+			return
+		}
+		st.frame = f
+	}
+
+	// Protocol 2026-07-28 has no sessions: mcp-go ignores Mcp-Session-Id
+	// for a request that names it in its header or _meta, and so does this
+	// front. Everything else is the legacy, session-bound protocol.
+	modern := mcp.IsModernProtocol(st.headerProto) || (st.frame != nil && mcp.IsModernProtocol(st.frame.metaProtocol))
+	initialize := st.frame != nil && st.frame.method == string(mcp.MethodInitialize)
+	sid := r.Header.Get(server.HeaderKeySessionID)
+	if !modern && initialize && s.sessions.full(ownerOf(principal)) {
+		writeJSONRPCError(w, http.StatusTooManyRequests, frameID(st.frame), codeInvalidRequest,
+			fmt.Sprintf("too many open sessions (limit %d): end one with DELETE or let it expire", maxSessionsPerPrincipal))
+		return
+	}
+	if !modern && !initialize {
+		if sid == "" {
+			writeJSONRPCError(w, http.StatusBadRequest, frameID(st.frame), codeInvalidRequest, "invalid request: Mcp-Session-Id header required; send initialize first")
+			return
+		}
+		b, status := s.sessions.use(sid, ownerOf(principal))
+		switch status {
+		case sessionExpired:
+			s.dropMCPSession(sid)
+			fallthrough
+		case sessionUnknown:
+			writeJSONRPCError(w, http.StatusNotFound, frameID(st.frame), codeInvalidRequest, "session not found; send initialize to start a new one")
+			return
+		case sessionForeign:
+			s.log.Warn("mcpserver: session presented by another principal", "session", sid,
+				"tenant", principal.Tenant, "subject", principal.Subject, "remote", r.RemoteAddr)
+			writeJSONRPCError(w, http.StatusForbidden, frameID(st.frame), codeInvalidRequest, "session belongs to another principal")
+			return
+		}
+		st.session = sid
+		st.protocol, st.clientName, st.clientVersion = b.protocol, b.clientName, b.clientVersion
+	}
+
+	r2 := r.WithContext(withState(r.Context(), st))
+	if body != nil {
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.ContentLength = int64(len(body))
+	}
+	if r.Method == http.MethodGet && st.session != "" {
+		s.sessions.openStream(st.session)
+		defer s.sessions.closeStream(st.session)
+	}
+	s.streamable.ServeHTTP(w, r2)
+}
+
+// readBody reads a POST body up to the cap. Past the cap it answers 413
+// with a JSON-RPC error and reports false.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	tooLarge := func() ([]byte, bool) {
+		writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, codeInvalidRequest,
+			fmt.Sprintf("request body exceeds the limit of %d bytes", s.maxBody))
+		return nil, false
+	}
+	if r.ContentLength > s.maxBody {
+		return tooLarge()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return tooLarge()
+		}
+		writeJSONRPCError(w, http.StatusBadRequest, nil, codeParseError, "could not read request body")
+		return nil, false
+	}
+	// The whole request is in; lift the read deadline so that it cannot
+	// cancel the request context while a long call runs.
+	if err := http.NewResponseController(w).SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.log.Debug("mcpserver: lift read deadline", "err", err)
+	}
+	return body, true
+}
+
+// authenticate resolves the request's bearer credential.
+func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
+	bearer, err := bearerToken(r.Header)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	p, err := s.auth.Authenticate(r.Context(), bearer)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	return p, nil
+}
+
+// missing is the error for a request without a usable bearer token.
+func missing(reason string) error {
+	return &auth.Error{Code: auth.CodeMissing, Public: "no credential presented", Err: errors.New(reason)}
+}
+
+// bearerToken reads the one Authorization header, which must use the Bearer
+// scheme.
+func bearerToken(h http.Header) (string, error) {
+	values := h.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", missing("no Authorization header")
+	case 1:
+	default:
+		return "", missing("more than one Authorization header")
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", missing("Authorization is not a Bearer token")
+	}
+	return token, nil
+}
+
+// refuseUnauthenticated answers 401 (503 when authentication itself is
+// unavailable). A tools/call is first recorded through the broker so that
+// the refused call is in the audit log; other methods are only logged.
+func (s *Server) refuseUnauthenticated(w http.ResponseWriter, r *http.Request, err error) {
+	code := auth.CodeInvalid
+	if c, ok := errors.AsType[coded](err); ok && strings.HasPrefix(c.ReasonCode(), "auth.") {
+		code = c.ReasonCode()
+	}
+	message := authMessage(code)
+	if pm, ok := errors.AsType[publicMessager](err); ok && pm.PublicMessage() != "" {
+		message = pm.PublicMessage()
+	}
+	var f *frame
+	if r.Method == http.MethodPost && r.ContentLength <= s.maxBody {
+		if body, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody)); rerr == nil {
+			f, _ = parseFrame(body, s.maxBody)
+		}
+	}
+	logAttrs := []any{"code", code, "remote", r.RemoteAddr, "user_agent", r.UserAgent(), "err", err}
+	if f != nil && f.kind == kindRequest && f.method == methodToolsCall {
+		st := &reqState{
+			transport:   TransportHTTP,
+			remoteAddr:  r.RemoteAddr,
+			userAgent:   r.UserAgent(),
+			headerProto: r.Header.Get(mcp.HeaderProtocolVersion),
+			session:     r.Header.Get(server.HeaderKeySessionID),
+			frame:       f,
+		}
+		if rerr := s.core.RecordRefusal(r.Context(), st.call(r.Context()), code, err); rerr != nil {
+			s.log.Error("mcpserver: could not record refused call", append(logAttrs, "tool", f.toolName, "record_err", rerr)...)
+		}
+	} else {
+		method := ""
+		if f != nil {
+			method = f.method
+		}
+		s.log.Warn("mcpserver: unauthenticated request refused", append(logAttrs, "http_method", r.Method, "method", method)...)
+	}
+
+	if code == auth.CodeUnavailable {
+		w.Header().Set("Retry-After", "5")
+		writeJSONRPCError(w, http.StatusServiceUnavailable, frameID(f), int(mcp.INTERNAL_ERROR), message)
+		return
+	}
+	var params []string
+	if s.metadataURL != "" {
+		params = append(params, `resource_metadata="`+s.metadataURL+`"`)
+	}
+	if code != auth.CodeMissing {
+		params = append(params, `error="invalid_token"`, `error_description="`+quotable(message)+`"`)
+	}
+	challenge := "Bearer"
+	if len(params) > 0 {
+		challenge += " " + strings.Join(params, ", ")
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeJSONRPCError(w, http.StatusUnauthorized, frameID(f), codeUnauthorized, "unauthorized: "+message)
+}
+
+// authMessage is the public text of an authentication failure whose error
+// brings none.
+func authMessage(code string) string {
+	switch code {
+	case auth.CodeMissing:
+		return "no credential presented"
+	case auth.CodeExpired:
+		return "credential expired or not yet valid"
+	case auth.CodeAudience:
+		return "token not issued for this service"
+	case auth.CodeUnavailable:
+		return "authentication is unavailable, try again later"
+	}
+	return "credential not accepted"
+}
+
+// quotable keeps the characters allowed in an RFC 6750 error_description.
+func quotable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == 0x20 || r == 0x21 || (r >= 0x23 && r <= 0x5B) || (r >= 0x5D && r <= 0x7E) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// originAllowed applies the Origin policy: absent is fine (not a browser),
+// "null", several values or an origin not in Config.AllowedOrigins are not.
+func (s *Server) originAllowed(r *http.Request) bool {
+	values := r.Header.Values("Origin")
+	switch len(values) {
+	case 0:
+		return true
+	case 1:
+	default:
+		return false
+	}
+	norm, err := normalizeOrigin(values[0])
+	return err == nil && s.origins[norm]
+}
+
+// normalizeOrigin checks a serialized origin (scheme://host[:port]) and
+// lower-cases it. "null" is an error.
+func normalizeOrigin(o string) (string, error) {
+	if o == "" || o == "null" {
+		return "", fmt.Errorf("origin %q is not allowed", o)
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("origin %q is not of the form scheme://host[:port]", o)
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+// hostAllowed protects loopback listeners against DNS rebinding: a request
+// that arrived on a loopback address must name localhost, 127.0.0.1 or
+// [::1], with the listener's port.
+func hostAllowed(r *http.Request) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || local == nil {
+		return true // not from a listener, e.g. a direct ServeHTTP call
+	}
+	lhost, lport, err := net.SplitHostPort(local.String())
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(lhost)
+	if ip == nil || !ip.IsLoopback() {
+		return true
+	}
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = r.Host, ""
+		if strings.HasPrefix(host, "[") {
+			return false // bracketed IPv6 needs a port to be well formed here
+		}
+	}
+	switch {
+	case strings.EqualFold(host, "localhost"), host == "127.0.0.1", host == "::1":
+	default:
+		return false
+	}
+	if port == "" {
+		return lport == "80"
+	}
+	return port == lport
+}
+
+// writeJSONRPCError writes a JSON-RPC error body with an HTTP status.
+func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int, message string) {
+	body := errorReply(id, code, message)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func frameID(f *frame) json.RawMessage {
+	if f == nil {
+		return nil
+	}
+	return f.id
+}
