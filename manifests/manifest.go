@@ -1,0 +1,130 @@
+package manifests
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// APIVersion is the only manifest API version this package accepts.
+const APIVersion = "toolwarden.dev/v1"
+
+// Manifest kinds.
+const (
+	KindTool = "Tool"
+	KindRole = "Role"
+)
+
+// Tool is a tool manifest, written by the tool's author: what the tool is and
+// the most it may ever need. A role can only narrow it.
+//
+// # Notes
+//
+// A *Tool returned by [ParseTool] or [LoadDir] has passed every check and its
+// input schema is compiled; treat it as immutable and safe for concurrent use.
+type Tool struct {
+	APIVersion  string          `json:"apiVersion"`
+	Kind        string          `json:"kind"`
+	Name        string          `json:"name"`    // [a-z][a-z0-9_]{0,63}
+	Version     string          `json:"version"` // semantic version, e.g. 1.0.0
+	Description string          `json:"description"`
+	Runtime     Runtime         `json:"runtime"`
+	InputSchema json.RawMessage `json:"inputSchema"` // JSON Schema of the arguments object, as written
+	Requires    Requires        `json:"requires,omitzero"`
+	Limits      Limits          `json:"limits,omitzero"`
+	Risk        string          `json:"risk,omitempty"` // low (default), medium or high
+	Cost        int             `json:"cost,omitempty"` // units counted against budgets; absent means 1
+
+	// File is the path the manifest was read from ("" when parsed from
+	// bytes). Artifact paths are relative to its directory.
+	File string `json:"-"`
+
+	schema   *Schema
+	artifact string // absolute path of the module or command
+}
+
+// Schema returns the compiled input schema.
+func (t *Tool) Schema() *Schema { return t.schema }
+
+// Runtime selects how a tool runs: exactly one member is set.
+type Runtime struct {
+	Wasm   *WasmRuntime   `json:"wasm,omitempty"`
+	Plugin *PluginRuntime `json:"plugin,omitempty"`
+}
+
+// WasmRuntime is a WASI preview1 command module.
+type WasmRuntime struct {
+	Module string `json:"module"` // path relative to the manifest's directory
+	SHA256 string `json:"sha256"` // lower-case hex digest of the module's bytes
+}
+
+// PluginRuntime is a go-plugin binary.
+type PluginRuntime struct {
+	Command string `json:"command"` // path relative to the manifest's directory
+	SHA256  string `json:"sha256"`  // lower-case hex digest of the binary's bytes
+}
+
+// Requires lists the most a tool may ever reach.
+type Requires struct {
+	Egress  []string `json:"egress,omitempty"`  // "host:port" patterns; "*.example.com:443" allowed
+	Secrets []string `json:"secrets,omitempty"` // environment variable names the broker injects
+}
+
+// Limits caps one call. A zero field means "absent: use the default"; an
+// explicit zero or negative value in a manifest is a load error.
+type Limits struct {
+	Timeout Duration `json:"timeout,omitzero"`
+	Memory  Size     `json:"memory,omitzero"`
+	Output  Size     `json:"output,omitzero"`
+}
+
+// Duration is a positive time.Duration written as a Go duration string ("5s").
+type Duration time.Duration
+
+// Size is a positive number of bytes written as an integer or with a binary
+// unit suffix ("64MiB", "256KiB", "1GiB", "512B").
+type Size int64
+
+// Role is a role manifest, written by the security team: who may call what.
+//
+// # Notes
+//
+// A *Role returned by [ParseRole] or [LoadDir] has passed every check; treat
+// it as immutable.
+type Role struct {
+	APIVersion  string     `json:"apiVersion"`
+	Kind        string     `json:"kind"`
+	Name        string     `json:"name"`
+	Description string     `json:"description,omitempty"`
+	Tools       []RoleTool `json:"tools"`
+
+	// File is the path the manifest was read from.
+	File string `json:"-"`
+}
+
+// RoleTool grants one tool (or, with Name "*", every tool) to a role, with
+// optional narrowing.
+type RoleTool struct {
+	Name string `json:"name"` // a tool name, or "*" for every tool in the set
+	// Arguments maps an argument name to a JSON Schema fragment that the
+	// argument must also satisfy (ANDed with the tool's schema).
+	Arguments map[string]json.RawMessage `json:"arguments,omitempty"`
+	Egress    []string                   `json:"egress,omitempty"` // must be a subset of the tool's
+	Limits    Limits                     `json:"limits,omitzero"`  // may only tighten the tool's
+	Rate      *Rate                      `json:"rate,omitempty"`   // calls per window, e.g. "30/min"
+}
+
+// Rate is a call budget per window, written "N/sec", "N/min", "N/hour" or
+// "N/day".
+type Rate struct {
+	Calls  int
+	Window time.Duration
+}
+
+// Set is a loaded, cross-checked collection of tools and roles.
+type Set struct {
+	Tools map[string]*Tool // by name
+	Roles map[string]*Role // by name
+	// Hash is the SHA-256 (hex) over every manifest file's path and bytes
+	// in sorted order: the manifest set's version.
+	Hash string
+}
