@@ -1,0 +1,456 @@
+package broker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/auth"
+	"github.com/toolwarden/toolwarden/broker/policy"
+	"github.com/toolwarden/toolwarden/manifests"
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
+	"github.com/toolwarden/toolwarden/sandbox"
+)
+
+// recorder is what the broker needs of an audit log: an append that returns
+// only once the record is durable.
+type recorder interface {
+	Append(ctx context.Context, r *audit.Record) error
+}
+
+// Defaults used where a Config field is zero.
+const (
+	DefaultMaxArgumentBytes       = 1 << 20
+	DefaultMaxArgumentDepth       = 64
+	DefaultMaxConcurrentPerTenant = 32
+	DefaultMaxStderrBytes         = 64 << 10
+)
+
+// Config configures a [Broker].
+type Config struct {
+	// Manifests is the loaded tool and role set. Required.
+	Manifests *manifests.Set
+	// Runners run tools, one per runtime kind (Runner.Kind()). A tool whose
+	// runtime has no runner is a load error. Required.
+	Runners []sandbox.Runner
+	// Audit receives one record per call, allowed or denied. Required.
+	Audit recorder
+	// Limits fill limits neither the tool nor the role sets; zero fields
+	// take policy.DefaultLimits.
+	Limits policy.Limits
+	// MaxArgumentBytes caps a call's arguments; zero means 1 MiB.
+	MaxArgumentBytes int
+	// MaxConcurrentPerTenant caps calls in flight per tenant; zero means 32.
+	MaxConcurrentPerTenant int
+	// KillSwitchFile, if set, names a file listing switched-off tools and
+	// tenants (see [KillSwitch]); "" means no kill switch file.
+	KillSwitchFile string
+	// Secrets supplies the values of secrets tools declare in
+	// requires.secrets; nil means none are available (a tool still runs, with
+	// the variable unset). The map is copied.
+	Secrets map[string]string
+	// Logger receives operational logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Broker runs tool calls through the pipeline. It is safe for concurrent use.
+type Broker struct {
+	policy   *policy.Policy
+	set      *manifests.Set
+	audit    recorder
+	programs map[string]program // by tool name
+	maxArgs  int
+	maxConc  int
+	kill     *KillSwitch
+	secrets  map[string]string
+	log      *slog.Logger
+	now      func() time.Time
+	rate     *limiter
+
+	mu       sync.Mutex // guards following
+	inflight map[string]int
+	closed   bool
+}
+
+type program struct {
+	sandbox.Program
+	kind string
+}
+
+// New validates cfg, computes every grant and prepares (digest-checks and
+// compiles) every tool's artifact. Nothing is compiled on the call path.
+func New(ctx context.Context, cfg Config) (*Broker, error) {
+	switch {
+	case cfg.Manifests == nil:
+		return nil, errors.New("broker: Config.Manifests is nil")
+	case cfg.Audit == nil:
+		return nil, errors.New("broker: Config.Audit is nil")
+	case len(cfg.Runners) == 0:
+		return nil, errors.New("broker: Config.Runners is empty")
+	case cfg.MaxArgumentBytes < 0:
+		return nil, errors.New("broker: Config.MaxArgumentBytes is negative")
+	case cfg.MaxConcurrentPerTenant < 0:
+		return nil, errors.New("broker: Config.MaxConcurrentPerTenant is negative")
+	}
+	b := &Broker{
+		set:      cfg.Manifests,
+		audit:    cfg.Audit,
+		programs: make(map[string]program),
+		maxArgs:  cmp(cfg.MaxArgumentBytes, DefaultMaxArgumentBytes),
+		maxConc:  cmp(cfg.MaxConcurrentPerTenant, DefaultMaxConcurrentPerTenant),
+		secrets:  maps.Clone(cfg.Secrets),
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		rate:     newLimiter(),
+		inflight: make(map[string]int),
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	if cfg.KillSwitchFile != "" {
+		b.kill = &KillSwitch{Path: cfg.KillSwitchFile}
+	}
+	p, err := policy.New(cfg.Manifests, cfg.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	b.policy = p
+	runners := make(map[string]sandbox.Runner, len(cfg.Runners))
+	for _, r := range cfg.Runners {
+		if r == nil {
+			return nil, errors.New("broker: Config.Runners holds a nil runner")
+		}
+		runners[r.Kind()] = r
+	}
+	names := make([]string, 0, len(cfg.Manifests.Tools))
+	for name := range cfg.Manifests.Tools {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t := cfg.Manifests.Tools[name]
+		kind := t.RuntimeKind()
+		r, ok := runners[kind]
+		if !ok {
+			b.Close(ctx)
+			return nil, fmt.Errorf("broker: tool %q needs runtime %q, which is not configured", name, kind)
+		}
+		prog, err := r.Prepare(ctx, sandbox.Spec{Tool: name, Path: t.ArtifactPath(), SHA256: t.ArtifactSHA256()})
+		if err != nil {
+			b.Close(ctx)
+			return nil, fmt.Errorf("broker: prepare tool %q: %w", name, err)
+		}
+		b.programs[name] = program{Program: prog, kind: kind}
+	}
+	return b, nil
+}
+
+func cmp(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Close releases every prepared program. It is safe to call twice.
+func (b *Broker) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.mu.Unlock()
+	var errs []error
+	for name, p := range b.programs {
+		if err := p.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close tool %q: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ManifestHash returns the version hash of the loaded manifest set.
+func (b *Broker) ManifestHash() string { return b.set.Hash }
+
+// ListTools returns the tools p's roles grant, sorted by name. A tool no role
+// grants is not listed: a caller never sees what it cannot call.
+func (b *Broker) ListTools(ctx context.Context, p auth.Principal) []ToolInfo {
+	grants := b.policy.Visible(p.Roles)
+	out := make([]ToolInfo, 0, len(grants))
+	for _, g := range grants {
+		t := g.Tool()
+		out = append(out, ToolInfo{
+			Name:        t.Name,
+			Description: t.Description,
+			InputSchema: g.InputSchema(),
+			Risk:        t.Risk,
+		})
+	}
+	return out
+}
+
+// CallTool runs one call through the whole pipeline and returns its result,
+// or a *[Error] with the reason it was refused or failed. Either way the call
+// is in the audit log before CallTool returns; if it cannot be written, the
+// error is audit.unavailable and no result is returned.
+func (b *Broker) CallTool(ctx context.Context, c Call) (*Outcome, error) {
+	start := b.now()
+	rec := b.newRecord(c, start)
+	out, stage := b.call(ctx, c, rec)
+	rec.Duration = b.now().Sub(start)
+	if stage != nil {
+		if rec.Decision == "" {
+			rec.Decision = audit.DecisionDeny
+		} else {
+			rec.Outcome = audit.OutcomeError
+		}
+		rec.Reason = stage.Code
+		rec.Error = stage.Error()
+	}
+	if err := b.audit.Append(context.WithoutCancel(ctx), rec); err != nil {
+		b.log.Error("audit append failed; refusing call", "tool", c.Tool, "tenant", c.Principal.Tenant, "err", err)
+		return nil, &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable; call refused", Err: err}
+	}
+	if stage != nil {
+		return nil, stage
+	}
+	out.Seq = rec.Seq
+	out.Duration = rec.Duration
+	return out, nil
+}
+
+// RecordRefusal appends the record of a call refused in front of the
+// broker, e.g. by authentication, with its reason code. It returns an
+// audit.unavailable *Error if the record cannot be written.
+func (b *Broker) RecordRefusal(ctx context.Context, c Call, code string, cause error) error {
+	rec := b.newRecord(c, b.now())
+	rec.Decision = audit.DecisionDeny
+	rec.Reason = code
+	if cause != nil {
+		rec.Error = cause.Error()
+	}
+	if err := b.audit.Append(context.WithoutCancel(ctx), rec); err != nil {
+		return &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable", Err: err}
+	}
+	return nil
+}
+
+func (b *Broker) newRecord(c Call, now time.Time) *audit.Record {
+	p := c.Principal
+	return &audit.Record{
+		Time:          now.UTC(),
+		Tenant:        p.Tenant,
+		Subject:       p.Subject,
+		Roles:         p.Roles,
+		AuthKind:      p.Method,
+		Audience:      p.Audience,
+		KeyID:         p.KeyID,
+		Session:       c.Meta.Session,
+		RequestID:     c.Meta.RequestID,
+		Transport:     c.Meta.Transport,
+		RemoteAddr:    c.Meta.RemoteAddr,
+		UserAgent:     c.Meta.UserAgent,
+		Protocol:      c.Meta.Protocol,
+		ClientName:    c.Meta.ClientName,
+		ClientVersion: c.Meta.ClientVersion,
+		Model:         c.Meta.Model,
+		Tool:          c.Tool,
+		ManifestHash:  b.set.Hash,
+	}
+}
+
+// call runs the stages and fills rec. It returns the outcome or the error
+// of the stage that stopped the call; rec.Decision is set to allow once the
+// call is admitted, so the caller can tell a denial from a failed run.
+func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome, *Error) {
+	if c.Principal.Tenant == "" || c.Principal.Subject == "" {
+		return nil, &Error{Code: CodeUnauthenticated, Public: "caller is not authenticated"}
+	}
+	// 1. Grant: deny by default.
+	cands, err := b.policy.Candidates(c.Principal.Roles, c.Tool)
+	if err != nil {
+		return nil, fromPolicy(err)
+	}
+	tool := cands[0].Tool()
+	rec.ToolVersion = tool.Version
+	rec.ToolDigest = tool.ArtifactSHA256()
+
+	// 2. Arguments: decoded once, strictly; these bytes go to the sandbox.
+	raw := []byte(c.Args)
+	if len(raw) == 0 {
+		raw = []byte("{}")
+	}
+	sum := sha256.Sum256(raw)
+	rec.ArgsSHA256 = hex.EncodeToString(sum[:])
+	args, derr := strictjson.Decode(raw, strictjson.Limits{
+		MaxBytes: b.maxArgs, MaxDepth: DefaultMaxArgumentDepth, RejectCaseVariants: true,
+	})
+	if derr != nil {
+		code := CodeInvalidArgs
+		var se *strictjson.Error
+		if errors.As(derr, &se) && se.Code == "json.too_large" {
+			code = CodeArgsTooLarge
+		}
+		return nil, &Error{Code: code, Public: "arguments rejected: " + derr.Error(), Err: derr}
+	}
+	obj, ok := args.(map[string]any)
+	if !ok {
+		return nil, &Error{Code: CodeInvalidArgs, Public: "arguments must be a JSON object"}
+	}
+	rec.Arguments = redact(obj, tool.Schema())
+	g, err := policy.Admit(cands, obj)
+	if err != nil {
+		return nil, fromPolicy(err)
+	}
+	rec.GrantedBy = g.Role()
+
+	// 3. Admission: kill switch, rate, concurrency, approval.
+	if e := b.admit(c, g); e != nil {
+		return nil, e
+	}
+	release, e := b.acquire(c.Principal.Tenant)
+	if e != nil {
+		return nil, e
+	}
+	defer release()
+
+	// 5. Run.
+	rec.Decision = audit.DecisionAllow
+	prog := b.programs[tool.Name]
+	rec.Sandbox = prog.kind
+	lim := g.Limits()
+	inv := sandbox.Invocation{
+		Args: raw,
+		Limits: sandbox.Limits{
+			Timeout:        lim.Timeout,
+			MemoryBytes:    lim.MemoryBytes,
+			OutputBytes:    lim.OutputBytes,
+			MaxStderrBytes: DefaultMaxStderrBytes,
+		},
+		Egress: g.Egress(),
+		Env:    b.env(tool),
+		Tenant: c.Principal.Tenant,
+	}
+	runCtx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	res, err := prog.Run(runCtx, inv)
+	cancel()
+	if res != nil {
+		rec.PeakMemoryBytes = res.PeakMemoryBytes
+		rec.Egress = egress(res.Egress)
+	}
+	if err != nil {
+		return nil, fromSandbox(err)
+	}
+	// 6. Post.
+	rsum := sha256.Sum256(res.Output)
+	rec.ResultSHA256 = hex.EncodeToString(rsum[:])
+	rec.ResultBytes = int64(len(res.Output))
+	rec.Outcome = audit.OutcomeOK
+	return &Outcome{Result: json.RawMessage(res.Output)}, nil
+}
+
+func (b *Broker) env(t *manifests.Tool) map[string]string {
+	if len(t.Requires.Secrets) == 0 {
+		return nil
+	}
+	env := make(map[string]string, len(t.Requires.Secrets))
+	for _, name := range t.Requires.Secrets {
+		if v, ok := b.secrets[name]; ok {
+			env[name] = v
+		}
+	}
+	return env
+}
+
+func (b *Broker) admit(c Call, g *policy.Grant) *Error {
+	if b.kill != nil {
+		if err := b.kill.Check(c.Principal.Tenant, c.Tool); err != nil {
+			return err
+		}
+	}
+	if r := g.Rate(); r != nil {
+		key := strings.Join([]string{c.Principal.Tenant, c.Principal.Subject, g.Role(), c.Tool}, "\x00")
+		if ok, wait := b.rate.take(key, r.Calls, r.Window, b.now()); !ok {
+			return &Error{Code: CodeRateLimited, Public: fmt.Sprintf("rate limit of %d calls per %s reached; retry in %s", r.Calls, r.Window, wait.Round(time.Millisecond))}
+		}
+	}
+	if g.Tool().Risk == "high" {
+		return &Error{Code: CodeApprovalRequired, Public: "tool is high-risk and needs an approval; approvals are not configured, so the call is refused"}
+	}
+	return nil
+}
+
+func (b *Broker) acquire(tenant string) (func(), *Error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, &Error{Code: CodeInternal, Public: "broker is shutting down"}
+	}
+	if b.inflight[tenant] >= b.maxConc {
+		return nil, &Error{Code: CodeConcurrency, Public: fmt.Sprintf("tenant has %d calls in flight, the limit", b.maxConc)}
+	}
+	b.inflight[tenant]++
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.inflight[tenant]--; b.inflight[tenant] <= 0 {
+			delete(b.inflight, tenant)
+		}
+	}, nil
+}
+
+func egress(in []sandbox.EgressAttempt) []audit.Egress {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]audit.Egress, len(in))
+	for i, a := range in {
+		out[i] = audit.Egress(a)
+	}
+	return out
+}
+
+// coded is any error carrying a stable reason code.
+type coded interface {
+	error
+	ReasonCode() string
+}
+
+func fromPolicy(err error) *Error {
+	var pe *policy.Error
+	if errors.As(err, &pe) {
+		return &Error{Code: pe.Code, Public: pe.Public}
+	}
+	return &Error{Code: CodeInternal, Public: "internal error", Err: err}
+}
+
+func fromSandbox(err error) *Error {
+	var se *sandbox.Error
+	if errors.As(err, &se) {
+		return &Error{Code: se.Code, Public: se.Public, Err: err}
+	}
+	var ol *sandbox.OutputLimitError
+	if errors.As(err, &ol) {
+		return &Error{Code: ol.ReasonCode(), Public: ol.Error(), Err: err}
+	}
+	if c, ok := errors.AsType[coded](err); ok {
+		return &Error{Code: c.ReasonCode(), Public: "tool call failed", Err: err}
+	}
+	return &Error{Code: CodeInternal, Public: "internal error", Err: err}
+}

@@ -1,0 +1,43 @@
+package broker
+
+// Reason codes the broker itself assigns. Runtimes add their own
+// (sandbox.timeout, output.too_large, tool.error, …); every code reaches the
+// client through broker/mcpserver and the audit log unchanged.
+const (
+	CodeUnknownTool      = "denied.unknown_tool"    // no such tool (clients see the same reply as denied.role)
+	CodeDeniedRole       = "denied.role"            // no role of the caller grants the tool
+	CodeDeniedArgs       = "denied.arguments"       // arguments outside the role's constraints
+	CodeInvalidArgs      = "invalid.arguments"      // arguments malformed or against the tool's schema
+	CodeArgsTooLarge     = "invalid.arguments_size" // arguments larger than Config.MaxArgumentBytes
+	CodeRateLimited      = "limit.rate"             // the grant's rate was exhausted
+	CodeConcurrency      = "limit.concurrency"      // too many calls in flight for the tenant
+	CodeKillSwitch       = "denied.kill_switch"     // the tool or tenant is switched off
+	CodeApprovalRequired = "denied.approval"        // a high-risk tool needs an approval
+	CodeAuditUnavailable = "audit.unavailable"      // the audit log cannot be written: fail closed
+	CodeUnauthenticated  = "auth.invalid"           // recorded for calls refused before a principal existed
+	CodeInternal         = "internal"               // anything without a code
+	CodeOutputSchema     = "output.invalid"         // reserved for output schema checks
+)
+
+// Error is a refusal or failure with a stable reason code.
+type Error struct {
+	Code   string // stable reason code
+	Public string // safe to show the caller
+	Err    error  // internal cause, written to the audit log only
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Code + ": " + e.Public + ": " + e.Err.Error()
+	}
+	return e.Code + ": " + e.Public
+}
+
+// Unwrap returns the internal cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ReasonCode returns the stable reason code.
+func (e *Error) ReasonCode() string { return e.Code }
+
+// PublicMessage returns the message that is safe to show the caller.
+func (e *Error) PublicMessage() string { return e.Public }

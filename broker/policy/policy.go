@@ -1,0 +1,328 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/toolwarden/toolwarden/manifests"
+)
+
+// Reason codes of policy decisions.
+const (
+	CodeUnknownTool = "denied.unknown_tool"
+	CodeDeniedRole  = "denied.role"
+	CodeDeniedArgs  = "denied.arguments"
+	CodeInvalidArgs = "invalid.arguments"
+)
+
+// Limits are the effective caps of a grant, in plain units.
+type Limits struct {
+	Timeout     time.Duration
+	MemoryBytes int64
+	OutputBytes int64
+}
+
+// DefaultLimits apply where neither the tool nor the role sets a limit.
+var DefaultLimits = Limits{Timeout: 10 * time.Second, MemoryBytes: 64 << 20, OutputBytes: 256 << 10}
+
+// Grant is the effective permission of one role on one tool. Only this
+// package makes one; its fields are fixed at load.
+type Grant struct {
+	tool        *manifests.Tool
+	role        string
+	constrained bool
+	schema      *manifests.Schema
+	schemaRaw   json.RawMessage
+	egress      []string
+	limits      Limits
+	rate        *manifests.Rate
+}
+
+// Tool returns the granted tool's manifest.
+func (g *Grant) Tool() *manifests.Tool { return g.tool }
+
+// Role returns the name of the role that holds the grant.
+func (g *Grant) Role() string { return g.role }
+
+// Constrained reports whether the role narrows the tool's arguments.
+func (g *Grant) Constrained() bool { return g.constrained }
+
+// InputSchema returns the effective input schema: the manifest's bytes as
+// written when the role adds no constraint.
+func (g *Grant) InputSchema() json.RawMessage { return g.schemaRaw }
+
+// Egress returns the destinations the grant allows (a copy).
+func (g *Grant) Egress() []string { return slices.Clone(g.egress) }
+
+// Limits returns the effective limits.
+func (g *Grant) Limits() Limits { return g.limits }
+
+// Rate returns the role's call budget for the tool, or nil for none.
+func (g *Grant) Rate() *manifests.Rate { return g.rate }
+
+// Error is a policy refusal with a reason code.
+type Error struct {
+	Code       string
+	Public     string
+	Violations []manifests.Violation // for argument refusals
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Public }
+
+// ReasonCode returns the stable reason code.
+func (e *Error) ReasonCode() string { return e.Code }
+
+// Policy holds every grant of a manifest set. It is immutable and safe for
+// concurrent use.
+type Policy struct {
+	set    *manifests.Set
+	grants map[string]map[string]*Grant // role → tool → grant
+}
+
+// New computes every grant of set. defaults fill limits neither manifest
+// sets; a zero field of defaults takes [DefaultLimits].
+func New(set *manifests.Set, defaults Limits) (*Policy, error) {
+	if set == nil {
+		return nil, fmt.Errorf("policy: manifest set is nil")
+	}
+	if defaults.Timeout <= 0 {
+		defaults.Timeout = DefaultLimits.Timeout
+	}
+	if defaults.MemoryBytes <= 0 {
+		defaults.MemoryBytes = DefaultLimits.MemoryBytes
+	}
+	if defaults.OutputBytes <= 0 {
+		defaults.OutputBytes = DefaultLimits.OutputBytes
+	}
+	p := &Policy{set: set, grants: make(map[string]map[string]*Grant)}
+	for roleName, role := range set.Roles {
+		byTool := make(map[string]*Grant)
+		for _, entry := range role.Tools {
+			names := []string{entry.Name}
+			if entry.Name == "*" {
+				names = names[:0]
+				for name := range set.Tools {
+					names = append(names, name)
+				}
+			}
+			for _, name := range names {
+				tool, ok := set.Tools[name]
+				if !ok {
+					return nil, fmt.Errorf("policy: role %q grants unknown tool %q", roleName, name)
+				}
+				if entry.Name == "*" {
+					if _, explicit := byTool[name]; explicit {
+						continue // an explicit entry wins over the wildcard
+					}
+				}
+				g, err := newGrant(roleName, tool, entry, defaults)
+				if err != nil {
+					return nil, fmt.Errorf("policy: role %q tool %q: %w", roleName, name, err)
+				}
+				byTool[name] = g
+			}
+		}
+		p.grants[roleName] = byTool
+	}
+	return p, nil
+}
+
+func newGrant(role string, tool *manifests.Tool, entry manifests.RoleTool, defaults Limits) (*Grant, error) {
+	g := &Grant{
+		tool:      tool,
+		role:      role,
+		schema:    tool.Schema(),
+		schemaRaw: tool.InputSchema,
+		rate:      entry.Rate,
+		limits:    tighten(defaults, tool.Limits, entry.Limits),
+	}
+	g.egress = slices.Clone(tool.Requires.Egress)
+	if entry.Egress != nil {
+		// The loader has checked the subset relation; the role's list is
+		// the effective one.
+		g.egress = slices.Clone(entry.Egress)
+	}
+	if len(entry.Arguments) > 0 {
+		raw, err := constrain(tool.InputSchema, entry.Arguments)
+		if err != nil {
+			return nil, err
+		}
+		s, err := manifests.CompileSchema(raw)
+		if err != nil {
+			return nil, fmt.Errorf("compile effective schema: %w", err)
+		}
+		g.constrained, g.schema, g.schemaRaw = true, s, raw
+	}
+	return g, nil
+}
+
+// tighten returns the smallest of each limit; zero manifest fields are absent.
+func tighten(defaults Limits, tool, role manifests.Limits) Limits {
+	l := defaults
+	pick := func(cur *int64, vals ...int64) {
+		for _, v := range vals {
+			if v > 0 && (*cur <= 0 || v < *cur) {
+				*cur = v
+			}
+		}
+	}
+	if tool.Timeout > 0 {
+		l.Timeout = time.Duration(tool.Timeout)
+	}
+	if role.Timeout > 0 && time.Duration(role.Timeout) < l.Timeout {
+		l.Timeout = time.Duration(role.Timeout)
+	}
+	if tool.Memory > 0 {
+		l.MemoryBytes = int64(tool.Memory)
+	}
+	pick(&l.MemoryBytes, int64(role.Memory))
+	if tool.Output > 0 {
+		l.OutputBytes = int64(tool.Output)
+	}
+	pick(&l.OutputBytes, int64(role.Output))
+	return l
+}
+
+// constrain returns the tool schema with the role's argument fragments ANDed
+// in as one more allOf member at the root, so "$defs" and "$ref" pointers of
+// the tool schema keep resolving.
+func constrain(toolSchema json.RawMessage, args map[string]json.RawMessage) (json.RawMessage, error) {
+	var root map[string]json.RawMessage
+	if err := json.Unmarshal(toolSchema, &root); err != nil {
+		return nil, fmt.Errorf("tool schema is not an object: %w", err)
+	}
+	names := make([]string, 0, len(args))
+	for name := range args {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	props := make(map[string]json.RawMessage, len(args))
+	for _, name := range names {
+		props[name] = args[name]
+	}
+	member, err := json.Marshal(map[string]any{"properties": props})
+	if err != nil {
+		return nil, err
+	}
+	var allOf []json.RawMessage
+	if existing, ok := root["allOf"]; ok {
+		if err := json.Unmarshal(existing, &allOf); err != nil {
+			return nil, fmt.Errorf("tool schema allOf is not an array: %w", err)
+		}
+	}
+	allOf = append(allOf, member)
+	enc, err := json.Marshal(allOf)
+	if err != nil {
+		return nil, err
+	}
+	root["allOf"] = enc
+	var buf bytes.Buffer
+	e := json.NewEncoder(&buf)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(root); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// Candidates returns the grants that could admit a call of tool by a
+// principal holding roles, in the order of roles. An unknown tool and a tool
+// no role grants are both refused, with different codes but the same public
+// message, so a caller cannot probe which tools exist.
+func (p *Policy) Candidates(roles []string, tool string) ([]*Grant, error) {
+	var out []*Grant
+	for _, r := range roles {
+		if g, ok := p.grants[r][tool]; ok {
+			out = append(out, g)
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	public := fmt.Sprintf("unknown tool: %q", tool)
+	if _, exists := p.set.Tools[tool]; !exists {
+		return nil, &Error{Code: CodeUnknownTool, Public: public}
+	}
+	return nil, &Error{Code: CodeDeniedRole, Public: public}
+}
+
+// Admit checks decoded arguments (decoded with json.Number) against each
+// candidate grant in turn and returns the first that admits them. When none
+// does, the error lists the violations of the first candidate: the tool's
+// own schema violations are invalid.arguments, violations only of a role's
+// constraints are denied.arguments.
+func Admit(candidates []*Grant, args any) (*Grant, error) {
+	var first []manifests.Violation
+	for i, g := range candidates {
+		v := g.schema.Validate(args)
+		if len(v) == 0 {
+			return g, nil
+		}
+		if i == 0 {
+			first = v
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, &Error{Code: CodeDeniedRole, Public: "no grant"}
+	}
+	code := CodeDeniedArgs
+	if len(candidates[0].tool.Schema().Validate(args)) > 0 {
+		code = CodeInvalidArgs
+	}
+	return nil, &Error{Code: code, Public: describe(first), Violations: first}
+}
+
+func describe(vs []manifests.Violation) string {
+	var b strings.Builder
+	b.WriteString("arguments do not match the schema: ")
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		p := v.Pointer
+		if p == "" {
+			p = "/"
+		}
+		b.WriteString(p)
+		b.WriteString(": ")
+		b.WriteString(v.Why)
+	}
+	return b.String()
+}
+
+// Visible returns, for a principal holding roles, one entry per granted
+// tool, sorted by name: what tools/list shows. When several roles grant the
+// same tool, an unconstrained grant wins (its schema is the manifest's);
+// otherwise the first role's effective schema is shown.
+func (p *Policy) Visible(roles []string) []*Grant {
+	seen := make(map[string]*Grant)
+	for _, r := range roles {
+		for name, g := range p.grants[r] {
+			cur, ok := seen[name]
+			if !ok || (cur.constrained && !g.constrained) {
+				seen[name] = g
+			}
+		}
+	}
+	out := make([]*Grant, 0, len(seen))
+	for _, g := range seen {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].tool.Name < out[j].tool.Name })
+	return out
+}
+
+// Roles returns the names of every role, sorted.
+func (p *Policy) Roles() []string {
+	out := make([]string, 0, len(p.grants))
+	for r := range p.grants {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
