@@ -1,0 +1,171 @@
+// Command benchreport runs toolwarden's benchmarks several times and prints
+// each figure as the median of the runs, beside the baseline it is judged
+// against, measured in the same run: the machines are shared and noisy, so
+// ratios hold where absolute times don't. `make bench` runs it.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// comparison is one target: a measured benchmark against its baseline.
+type comparison struct {
+	issue    string
+	what     string
+	pkg      string
+	bench    string // benchmark name (without -N suffix)
+	baseline string // baseline benchmark name(s), summed: "A+B"
+	metric   string // "ns/op" or a custom metric unit
+	target   string // human description of the target
+	check    func(ratio float64) bool
+}
+
+var comparisons = []comparison{
+	{"2", "pipeline overhead per call (no-op sandbox) vs one schema validation + one raw audit-line append",
+		"./broker", "BenchmarkCallToolNoop", "BenchmarkFloorSchemaValidate+BenchmarkFloorAuditLine", "ns/op", "≤ 1.5×", func(r float64) bool { return r <= 1.5 }},
+	{"2", "one fresh instance of tools/echo vs a no-runtime module",
+		"./sandbox/wasm", "BenchmarkFreshInstanceEcho", "BenchmarkFreshInstanceNop", "ns/op", "(reported)", nil},
+	{"2", "audit group commit, 16 writers, durable vs raw unsynced appends (records/s)",
+		"./broker/audit", "BenchmarkAppendGroupCommit16", "BenchmarkAppendRawUnsynced16", "records/s", "≥ 0.05×", func(r float64) bool { return r >= 0.05 }},
+	{"3", "tools/call echo over Streamable HTTP, 1 client, vs bare mcp-go no-op handler",
+		"./broker/mcpserver", "BenchmarkHTTPEcho1", "BenchmarkBareMCPGo1", "ns/op", "(reported)", nil},
+	{"3", "tools/call echo over Streamable HTTP, 16 clients, vs bare mcp-go no-op handler",
+		"./broker/mcpserver", "BenchmarkHTTPEcho16", "BenchmarkBareMCPGo16", "ns/op", "(reported)", nil},
+	{"4", "egress check per request (no DNS) vs one plain loopback HTTP GET",
+		"./sandbox/egress", "BenchmarkEgressCheck", "BenchmarkPlainLoopbackGET", "ns/op", "≤ 0.05×", func(r float64) bool { return r <= 0.05 }},
+}
+
+var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+func main() {
+	count := flag.Int("count", 6, "runs of each benchmark")
+	only := flag.String("issue", "", "only the comparisons of this issue")
+	flag.Parse()
+
+	byPkg := map[string][]comparison{}
+	var order []string
+	for _, c := range comparisons {
+		if *only != "" && c.issue != *only {
+			continue
+		}
+		if _, ok := byPkg[c.pkg]; !ok {
+			order = append(order, c.pkg)
+		}
+		byPkg[c.pkg] = append(byPkg[c.pkg], c)
+	}
+	failed := false
+	for _, pkg := range order {
+		names := map[string]bool{}
+		for _, c := range byPkg[pkg] {
+			names[c.bench] = true
+			for _, b := range strings.Split(c.baseline, "+") {
+				names[b] = true
+			}
+		}
+		var list []string
+		for n := range names {
+			list = append(list, regexp.QuoteMeta(n))
+		}
+		sort.Strings(list)
+		pattern := "^(" + strings.Join(list, "|") + ")$"
+		fmt.Fprintf(os.Stderr, "running %s -bench %s -count %d\n", pkg, pattern, *count)
+		cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", strconv.Itoa(*count), pkg)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n%s", pkg, err, out.String())
+			failed = true
+			continue
+		}
+		samples := parse(out.Bytes())
+		for _, c := range byPkg[pkg] {
+			m := median(samples[c.bench][c.metric])
+			var base float64
+			ok := true
+			for _, b := range strings.Split(c.baseline, "+") {
+				v := samples[b][c.metric]
+				if len(v) == 0 {
+					ok = false
+				}
+				base += median(v)
+			}
+			if len(samples[c.bench][c.metric]) == 0 || !ok {
+				fmt.Printf("issue %s  %s\n  missing samples for %s or %s (%s)\n", c.issue, c.what, c.bench, c.baseline, c.metric)
+				failed = true
+				continue
+			}
+			ratio := m / base
+			verdict := ""
+			if c.check != nil {
+				verdict = "meets target"
+				if !c.check(ratio) {
+					verdict = "MISSES target"
+				}
+			}
+			fmt.Printf("issue %s  %s\n  %-32s %14s %s (median of %d)\n  %-32s %14s %s\n  ratio %.3f×  target %s  %s\n\n",
+				c.issue, c.what, c.bench, human(m), c.metric, len(samples[c.bench][c.metric]), c.baseline, human(base), c.metric, ratio, c.target, verdict)
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// parse returns benchmark → unit → samples.
+func parse(out []byte) map[string]map[string][]float64 {
+	res := map[string]map[string][]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		name := m[1]
+		if res[name] == nil {
+			res[name] = map[string][]float64{}
+		}
+		f := strings.Fields(m[2])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			res[name][f[i+1]] = append(res[name][f[i+1]], v)
+		}
+	}
+	return res
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func human(v float64) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.3g G", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.4g M", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.4g k", v/1e3)
+	}
+	return fmt.Sprintf("%.4g", v)
+}

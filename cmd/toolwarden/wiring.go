@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/toolwarden/toolwarden/broker"
+	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/policy"
+	"github.com/toolwarden/toolwarden/manifests"
+	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/wasm"
+)
+
+// stack is a running broker with everything it owns.
+type stack struct {
+	cfg    *fileConfig
+	broker *broker.Broker
+	log    *audit.Log
+	wasm   *wasm.Runner
+}
+
+// openStack loads the manifests, opens the audit log and prepares every tool.
+func openStack(ctx context.Context, cfgPath string, logger *slog.Logger) (*stack, error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	set, err := manifests.LoadDir(cfg.manifestsDir())
+	if err != nil {
+		return nil, fmt.Errorf("load manifests: %w", err)
+	}
+	secrets, err := cfg.secrets()
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{cfg: cfg}
+	s.wasm, err = wasm.New(wasm.Config{CacheDir: cfg.cacheDir(), Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("start wasm runtime: %w", err)
+	}
+	s.log, err = audit.Open(cfg.auditPath(), audit.Options{})
+	if err != nil {
+		s.close(ctx)
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	s.broker, err = broker.New(ctx, broker.Config{
+		Manifests: set,
+		Runners:   []sandbox.Runner{s.wasm},
+		Audit:     s.log,
+		Limits: policy.Limits{
+			Timeout:     time.Duration(cfg.Limits.Timeout),
+			MemoryBytes: int64(cfg.Limits.Memory),
+			OutputBytes: int64(cfg.Limits.Output),
+		},
+		MaxArgumentBytes:       int(cfg.MaxArgumentBytes),
+		MaxConcurrentPerTenant: cfg.MaxConcurrentPerTenant,
+		KillSwitchFile:         cfg.path(cfg.KillSwitch, ""),
+		Secrets:                secrets,
+		Logger:                 logger,
+	})
+	if err != nil {
+		s.close(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *stack) close(ctx context.Context) error {
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	if s.broker != nil {
+		keep(s.broker.Close(ctx))
+	}
+	if s.wasm != nil {
+		keep(s.wasm.Close(ctx))
+	}
+	if s.log != nil {
+		keep(s.log.Close())
+	}
+	return first
+}
