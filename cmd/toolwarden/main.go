@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/toolwarden/toolwarden/sandbox/plugin"
 )
 
 // version is set by the linker (-ldflags "-X main.version=...").
@@ -23,6 +25,9 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 func main() {
+	// A plugin launcher is this binary re-executed by the plugin runner:
+	// it confines itself and execs the plugin, and never returns here.
+	plugin.MaybeLaunch()
 	root := newRootCmd()
 	if err := root.Execute(); err != nil {
 		var ee *exitError

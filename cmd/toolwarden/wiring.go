@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/toolwarden/toolwarden/broker"
@@ -11,6 +12,7 @@ import (
 	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/plugin"
 	"github.com/toolwarden/toolwarden/sandbox/wasm"
 )
 
@@ -20,6 +22,7 @@ type stack struct {
 	broker *broker.Broker
 	log    *audit.Log
 	wasm   *wasm.Runner
+	plugin *plugin.Runner // nil unless a tool needs it
 }
 
 // openStack loads the manifests, opens the audit log and prepares every tool.
@@ -41,6 +44,19 @@ func openStack(ctx context.Context, cfgPath string, logger *slog.Logger) (*stack
 	if err != nil {
 		return nil, fmt.Errorf("start wasm runtime: %w", err)
 	}
+	runners := []sandbox.Runner{s.wasm}
+	if needs := pluginTools(set); len(needs) > 0 {
+		if err := plugin.Available(false); err != nil {
+			s.close(ctx)
+			return nil, fmt.Errorf("tools %v run as isolated plugins, which this host cannot do: %w", needs, err)
+		}
+		s.plugin, err = plugin.New(plugin.Config{Logger: logger})
+		if err != nil {
+			s.close(ctx)
+			return nil, fmt.Errorf("start plugin runtime: %w", err)
+		}
+		runners = append(runners, s.plugin)
+	}
 	s.log, err = audit.Open(cfg.auditPath(), audit.Options{})
 	if err != nil {
 		s.close(ctx)
@@ -48,7 +64,7 @@ func openStack(ctx context.Context, cfgPath string, logger *slog.Logger) (*stack
 	}
 	s.broker, err = broker.New(ctx, broker.Config{
 		Manifests: set,
-		Runners:   []sandbox.Runner{s.wasm},
+		Runners:   runners,
 		Audit:     s.log,
 		Limits: policy.Limits{
 			Timeout:     time.Duration(cfg.Limits.Timeout),
@@ -81,8 +97,23 @@ func (s *stack) close(ctx context.Context) error {
 	if s.wasm != nil {
 		keep(s.wasm.Close(ctx))
 	}
+	if s.plugin != nil {
+		keep(s.plugin.Close(ctx))
+	}
 	if s.log != nil {
 		keep(s.log.Close())
 	}
 	return first
+}
+
+// pluginTools names the tools of set that run as plugins, sorted.
+func pluginTools(set *manifests.Set) []string {
+	var out []string
+	for name, t := range set.Tools {
+		if t.RuntimeKind() == "plugin" {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
