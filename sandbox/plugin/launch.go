@@ -1,0 +1,25 @@
+package plugin
+
+import (
+	"os"
+
+	"github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
+)
+
+// MaybeLaunch turns the process into a plugin launcher when the runner
+// started it as one, and returns at once otherwise. A launcher never
+// returns from MaybeLaunch: it confines itself and execs the plugin, or
+// exits with status 125.
+//
+// # Notes
+//
+// Call it first thing in main (cmd/toolwarden) and in TestMain of any test
+// that runs plugins, before anything starts goroutines or reads stdin: the
+// runner re-executes the broker's own binary (/proc/self/exe) as the
+// launcher, so a binary that never calls MaybeLaunch cannot launch plugins
+// (every start fails with a clear error).
+func MaybeLaunch() {
+	if len(os.Args) == 2 && os.Args[1] == launch.Marker && os.Getpid() == 1 {
+		launch.Main()
+	}
+}

@@ -1,0 +1,237 @@
+package plugin
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+)
+
+// pool holds the processes of one (tool, tenant, settings) key. A process
+// is busy (held by one call, with a slot) or idle; a pool never has more
+// than MaxProcs processes busy or starting.
+type pool struct {
+	prog     *Program
+	key      string
+	settings procSettings
+	slots    chan struct{} // one token per busy or starting process
+
+	active int // calls using the pool; guarded by prog.mu
+
+	mu       sync.Mutex // guards following
+	idle     []*proc
+	live     int // processes alive or starting
+	lastUsed time.Time
+	drained  bool
+}
+
+func newPool(p *Program, key string, s procSettings) *pool {
+	return &pool{prog: p, key: key, settings: s, slots: make(chan struct{}, p.runner.cfg.MaxProcs), lastUsed: time.Now()}
+}
+
+// get returns a process for one call: an idle one that is still alive, or
+// a new one. It waits for a slot while MaxProcs calls are in flight.
+func (pl *pool) get(ctx context.Context, timeout time.Duration) (*proc, error) {
+	select {
+	case pl.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-pl.prog.closing.Done():
+		return nil, pl.prog.closedError()
+	}
+	for {
+		pl.mu.Lock()
+		pl.lastUsed = time.Now()
+		n := len(pl.idle)
+		if n == 0 {
+			pl.live++
+			pl.mu.Unlock()
+			break
+		}
+		pr := pl.idle[n-1]
+		pl.idle = pl.idle[:n-1]
+		pl.mu.Unlock()
+		switch ok, retire := pl.usable(pr, timeout); {
+		case ok:
+			return pr, nil
+		case retire:
+			pl.discard(pr, pl.prog.runner.cfg.GracePeriod)
+		default:
+			pl.discard(pr, 0)
+		}
+	}
+	pr, err := startProc(ctx, pl.prog, pl.settings)
+	if err != nil {
+		pl.mu.Lock()
+		pl.live--
+		pl.mu.Unlock()
+		<-pl.slots
+		return nil, err
+	}
+	pl.prog.runner.logger.Debug("started plugin process", "tool", pl.prog.tool, "pid", pr.run.Load().pid(), "uid", pr.uid)
+	pl.topUp()
+	return pr, nil
+}
+
+// put returns a process after a call. A process that failed its call, hit
+// MaxCallsPerProc, or outlived its program is stopped; a replacement is
+// started in the background if the pool is below MinProcs.
+func (pl *pool) put(pr *proc, keep bool) {
+	pr.calls++
+	pr.lastUsed = time.Now()
+	cfg := pl.prog.runner.cfg
+	if keep && pr.calls < cfg.MaxCallsPerProc && !pl.prog.isClosing() {
+		cpu, err := pr.cpuTime()
+		keep = err == nil
+		pr.cpuAtPut = cpu
+	}
+	if keep && pr.calls < cfg.MaxCallsPerProc && !pl.prog.isClosing() {
+		pl.mu.Lock()
+		if !pl.drained {
+			pl.idle = append(pl.idle, pr)
+			pl.mu.Unlock()
+			<-pl.slots
+			return
+		}
+		pl.mu.Unlock()
+	}
+	grace := cfg.GracePeriod
+	if !keep {
+		grace = 0 // a failed call's process gets no grace
+	}
+	pl.discard(pr, grace)
+	<-pl.slots
+	pl.topUp()
+}
+
+// usable reports whether an idle process may serve a call with timeout:
+// it is alive, used no more than IdleCPU since its last call (nothing left
+// running) and has at least timeout of its CPUTimePerProc left. retire
+// reports a healthy process that is only out of CPU budget.
+func (pl *pool) usable(pr *proc, timeout time.Duration) (ok, retire bool) {
+	cfg := pl.prog.runner.cfg
+	if !pr.alive() {
+		return false, false
+	}
+	cpu, err := pr.cpuTime()
+	if err != nil || cpu-pr.cpuAtPut > cfg.IdleCPU {
+		return false, false
+	}
+	if cpu+timeout > cfg.CPUTimePerProc {
+		return false, true
+	}
+	return true, false
+}
+
+// discard stops a process that is neither idle nor busy any more.
+func (pl *pool) discard(pr *proc, grace time.Duration) {
+	pl.mu.Lock()
+	pl.live--
+	pl.mu.Unlock()
+	if grace == 0 {
+		pr.kill()
+	}
+	pl.prog.stop(pr, grace)
+}
+
+// topUp starts processes in the background until the pool has MinProcs,
+// if it was used within IdleTimeout.
+func (pl *pool) topUp() {
+	cfg := pl.prog.runner.cfg
+	for {
+		pl.mu.Lock()
+		if pl.drained || pl.live >= cfg.MinProcs || time.Since(pl.lastUsed) > cfg.IdleTimeout || pl.prog.isClosing() {
+			pl.mu.Unlock()
+			return
+		}
+		select {
+		case pl.slots <- struct{}{}:
+		default:
+			pl.mu.Unlock()
+			return
+		}
+		pl.live++
+		pl.mu.Unlock()
+		pl.prog.bg.Go(func() {
+			ctx, cancel := context.WithTimeout(pl.prog.closing, cfg.StartTimeout)
+			defer cancel()
+			pr, err := startProc(ctx, pl.prog, pl.settings)
+			if err != nil {
+				pl.mu.Lock()
+				pl.live--
+				pl.mu.Unlock()
+				<-pl.slots
+				pl.prog.runner.logger.Warn("plugin warm start failed", "tool", pl.prog.tool, "error", err)
+				return
+			}
+			pr.lastUsed = time.Now()
+			pr.cpuAtPut, _ = pr.cpuTime()
+			pl.mu.Lock()
+			if pl.drained {
+				pl.mu.Unlock()
+				pl.discard(pr, 0)
+				<-pl.slots
+				return
+			}
+			pl.idle = append(pl.idle, pr)
+			pl.mu.Unlock()
+			<-pl.slots
+		})
+	}
+}
+
+// check pings idle processes, stops dead ones and ones idle past
+// IdleTimeout, tops the pool up, and reports whether the pool is unused.
+func (pl *pool) check() bool {
+	cfg := pl.prog.runner.cfg
+	pl.mu.Lock()
+	idle := pl.idle
+	pl.idle = nil
+	pl.mu.Unlock()
+	var keep []*proc
+	for _, pr := range idle {
+		switch {
+		case time.Since(pr.lastUsed) > cfg.IdleTimeout:
+			pl.discard(pr, cfg.GracePeriod)
+		case !pr.ping():
+			pl.discard(pr, 0)
+		case func() bool { ok, retire := pl.usable(pr, 0); return !ok && !retire }():
+			pl.discard(pr, 0)
+		default:
+			keep = append(keep, pr)
+		}
+	}
+	pl.mu.Lock()
+	if pl.drained {
+		pl.mu.Unlock()
+		for _, pr := range keep {
+			pl.discard(pr, cfg.GracePeriod)
+		}
+		return false
+	}
+	pl.idle = append(keep, pl.idle...)
+	pl.mu.Unlock()
+	pl.topUp()
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.live == 0 && time.Since(pl.lastUsed) > cfg.IdleTimeout
+}
+
+// empty reports whether the pool has no process (under the program lock).
+func (pl *pool) empty() bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.live == 0
+}
+
+// drain stops every idle process; busy ones are stopped by put.
+func (pl *pool) drain() {
+	pl.mu.Lock()
+	pl.drained = true
+	idle := slices.Clone(pl.idle)
+	pl.idle = nil
+	pl.mu.Unlock()
+	for _, pr := range idle {
+		pl.discard(pr, pl.prog.runner.cfg.GracePeriod)
+	}
+}
