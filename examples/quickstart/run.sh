@@ -2,7 +2,7 @@
 # make run: serve the quickstart over Streamable HTTP with a ready API key.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${1:-$here/../../build/toolwarden}
+bin=$(realpath "${1:-$here/../../build/toolwarden}")
 cfg=$here/toolwarden.yaml
 state=$here/.toolwarden
 mkdir -p "$state"
