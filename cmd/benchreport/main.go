@@ -36,10 +36,14 @@ var comparisons = []comparison{
 		"./sandbox/wasm", "BenchmarkFreshInstanceEcho", "BenchmarkFreshInstanceNop", "ns/op", "(reported)", nil},
 	{"2", "audit group commit, 16 writers, durable vs raw unsynced appends (records/s)",
 		"./broker/audit", "BenchmarkAppendGroupCommit16", "BenchmarkAppendRawUnsynced16", "records/s", "≥ 0.05×", func(r float64) bool { return r >= 0.05 }},
-	{"3", "tools/call echo over Streamable HTTP, 1 client, vs bare mcp-go no-op handler",
+	{"3", "tools/call through the front door (broker answering at once), 1 client, vs bare mcp-go no-op handler",
 		"./broker/mcpserver", "BenchmarkHTTPEcho1", "BenchmarkBareMCPGo1", "ns/op", "(reported)", nil},
-	{"3", "tools/call echo over Streamable HTTP, 16 clients, vs bare mcp-go no-op handler",
+	{"3", "tools/call through the front door (broker answering at once), 16 clients, vs bare mcp-go no-op handler",
 		"./broker/mcpserver", "BenchmarkHTTPEcho16", "BenchmarkBareMCPGo16", "ns/op", "(reported)", nil},
+	{"3", "tools/call echo (real wasm tool, real broker, durable audit) over Streamable HTTP, 1 client, vs bare mcp-go no-op handler",
+		"./broker/mcpserver", "BenchmarkHTTPEchoWasm1", "BenchmarkBareMCPGo1", "ns/op", "(reported)", nil},
+	{"3", "tools/call echo (real wasm tool, real broker, durable audit) over Streamable HTTP, 16 clients, vs bare mcp-go no-op handler",
+		"./broker/mcpserver", "BenchmarkHTTPEchoWasm16", "BenchmarkBareMCPGo16", "ns/op", "(reported)", nil},
 	{"5", "warm call through an isolated plugin vs plain go-plugin, same binary",
 		"./sandbox/plugin", "BenchmarkWarmCallIsolated", "BenchmarkWarmCallPlain", "ns/op", "≤ 1.1×", func(r float64) bool { return r <= 1.1 }},
 	{"5", "cold start of an isolated plugin vs plain go-plugin launch",
@@ -120,8 +124,9 @@ func main() {
 					verdict = "MISSES target"
 				}
 			}
-			fmt.Printf("issue %s  %s\n  %-32s %14s %s (median of %d)\n  %-32s %14s %s\n  ratio %.3f×  target %s  %s\n\n",
-				c.issue, c.what, c.bench, human(m), c.metric, len(samples[c.bench][c.metric]), c.baseline, human(base), c.metric, ratio, c.target, verdict)
+			fmt.Printf("issue %s  %s\n  %-32s %14s %s (median of %d)%s\n  %-32s %14s %s%s\n  ratio %.3f×  target %s  %s\n\n",
+				c.issue, c.what, c.bench, human(m), c.metric, len(samples[c.bench][c.metric]), extras(samples[c.bench], c.metric),
+				c.baseline, human(base), c.metric, extras(samples[c.baseline], c.metric), ratio, c.target, verdict)
 		}
 	}
 	if failed {
@@ -176,4 +181,21 @@ func human(v float64) string {
 		return fmt.Sprintf("%.4g k", v/1e3)
 	}
 	return fmt.Sprintf("%.4g", v)
+}
+
+// extras formats the medians of a benchmark's other custom metrics (calls/s,
+// latency percentiles), skipping the main metric and allocation counts.
+func extras(units map[string][]float64, main string) string {
+	var keys []string
+	for u := range units {
+		if u != main && u != "ns/op" && u != "B/op" && u != "allocs/op" {
+			keys = append(keys, u)
+		}
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, u := range keys {
+		fmt.Fprintf(&b, "  %s %s", human(median(units[u])), u)
+	}
+	return b.String()
 }
