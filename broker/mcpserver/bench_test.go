@@ -51,7 +51,7 @@ func benchHTTPEcho(b *testing.B, workers int) {
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	defer s.Close()
-	runCalls(b, ts.URL, workers)
+	runCalls(b, ts.URL, workers, map[string]any{"message": "hi"})
 }
 
 // benchBareMCPGo measures the same call on a bare mcp-go Streamable HTTP
@@ -64,12 +64,12 @@ func benchBareMCPGo(b *testing.B, workers int) {
 		})
 	ts := httptest.NewServer(server.NewStreamableHTTPServer(bare))
 	defer ts.Close()
-	runCalls(b, ts.URL, workers)
+	runCalls(b, ts.URL, workers, map[string]any{"message": "hi"})
 }
 
 // runCalls makes b.N tools/call echo calls from workers stateless clients
 // at once and reports calls/s and the p50 and p99 latency of one call.
-func runCalls(b *testing.B, url string, workers int) {
+func runCalls(b *testing.B, url string, workers int, args map[string]any) {
 	ctx := context.Background()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: 2 * workers, MaxIdleConnsPerHost: 2 * workers}}
 	defer hc.CloseIdleConnections()
@@ -94,7 +94,7 @@ func runCalls(b *testing.B, url string, workers int) {
 	}
 	var req mcp.CallToolRequest
 	req.Params.Name = "echo"
-	req.Params.Arguments = map[string]any{"message": "hi"}
+	req.Params.Arguments = args
 
 	jobs := make(chan struct{})
 	latencies := make([][]time.Duration, workers)
