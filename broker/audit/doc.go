@@ -1,8 +1,11 @@
 // Package audit owns toolwarden's invocation log: an append-only,
-// hash-chained JSON Lines file with one [Record] per tool call, the group
+// hash-chained JSON Lines log with one [Record] per tool call, the group
 // commit that makes each record durable before the broker replies, signed
-// checkpoints, and the verifier that detects edits, deletions, reordering
-// and truncation.
+// checkpoints, size-based rotation with the chain continuing across files,
+// the [Redactor] that keeps secrets out of it, the verifier that detects
+// edits, deletions, reordering and truncation, and the readers security
+// teams review it with: [Query], [Tail], [Follow], [ComputeStats] and
+// [OCSFEvent] export.
 //
 // # Guarantees
 //
@@ -23,8 +26,8 @@
 //
 // # Line format and hash chain
 //
-// Line n of the log (n from 1) is the canonical encoding of a Record with
-// seq n, followed by "\n". The canonical encoding is what Go's
+// The n-th line of the log (n from 1, counted across its files) is the
+// canonical encoding of a Record with seq n, followed by "\n". The canonical encoding is what Go's
 // encoding/json Marshal writes for [Record] (fields in declaration order,
 // empty omitempty fields left out, <, > and & written as \u003c, \u003e,
 // \u0026), with, in addition, DEL, U+0080–U+009F, U+2028 and U+2029
@@ -70,12 +73,47 @@
 // the whole chain with recomputed hashes, is detected for every record up
 // to the last checkpoint; records after it are reported as unanchored.
 //
+// # Files and rotation
+//
+// The active file is the log's path. When it reaches
+// [Options.RotateBytes] it is renamed to [SegmentPath](path, first seq)
+// (path + "." + 20 digits) and a new active file is started; a checkpoint
+// seals each rotated segment. The chain runs on across files: the first
+// record of each file names the last record of the one before as its
+// prev. [VerifyLog] and [Query] read [Segments](path) in order, and
+// [FindLog] turns a directory into the log it holds. A crash between the
+// rename and the new file leaves only segments; [Open] then continues the
+// chain from the last one. Only the active file can be torn.
+//
+// # Redaction
+//
+// A [Redactor] holds a log key (see [CreateHMACKey]) and replaces each
+// secret with "[REDACTED:hmac-sha256:H]", H the first 16 hex digits of the
+// HMAC-SHA256 of the secret under the key: the same secret gives the same
+// marker, so it can be correlated without being stored. It replaces the
+// values of schema-marked sensitive arguments and secret-named members,
+// and secret-looking substrings of any string (bearer tokens, JWTs, PEM
+// private key blocks, cloud access keys, common API key formats, URL
+// passwords, name=value pairs). The broker redacts arguments and error
+// text; with [Options.Redactor] the log redacts the free-text fields again
+// before hashing.
+//
+// # Keys
+//
+// [CreateSigningKey], [WritePublicKey] and [CreateHMACKey] write PEM files
+// (private ones mode 0600) and never overwrite one; the loaders refuse a
+// private key file others can read.
+//
 // # What it does not do
 //
-// The package hashes and stores what it is given: redacting secrets is
-// the broker's job, before [Log.Append]. It does not rotate, compress or
-// ship logs, and it does not query them. A hash chain alone cannot show
-// that records were cut from the end or that an attacker with write
-// access rewrote the whole file; only checkpoints signed with a key the
-// attacker does not hold can, and only up to the last checkpoint.
+// The redactor finds secrets by where they are (schema marks, member
+// names) and by their shape: a secret with neither (a bare password in
+// free text) passes. The package does not compress, ship or expire logs.
+// A hash chain alone cannot show that records were cut from the end or
+// that an attacker with write access rewrote the whole file; only
+// checkpoints signed with a key the attacker does not hold can, and only
+// up to the last checkpoint, and only while the checkpoints themselves are
+// out of the attacker's reach: export them ([ExportCheckpoints]) and
+// verify against the copy. [Query] and [Follow] read lines as the log
+// writes them and do not verify them.
 package audit

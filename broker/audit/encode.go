@@ -121,3 +121,8 @@ func escapeLine(b []byte) []byte {
 	}
 	return out
 }
+
+// EncodeLine returns the canonical encoding of r: the line the log holds
+// for it, without the newline. It is one line of ASCII and valid UTF-8 with
+// every control character escaped, so it is safe to print to a terminal.
+func EncodeLine(r *Record) ([]byte, error) { return canonical(r) }

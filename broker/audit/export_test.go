@@ -15,7 +15,7 @@ func Syncs(l *Log) int { return l.syncs }
 
 // Fields is what the fast field scan of Query read from a line.
 type Fields struct {
-	Seq                                                              uint64
+	Seq                                                             uint64
 	Time, Tenant, Subject, Session, Tool, Decision, Reason, Outcome string
 }
 
@@ -84,3 +84,16 @@ func GenerateLog(path string, n int, rotate int64, gen func(i int) *Record) erro
 	}
 	return finish()
 }
+
+// CanonicalLine returns the line a Log writes for r as the first record.
+func CanonicalLine(r *Record) ([]byte, error) {
+	body, err := encodeBody(r)
+	if err != nil {
+		return nil, err
+	}
+	line, _ := appendLine(nil, 1, body, "")
+	return line[:len(line)-1], nil
+}
+
+// Canonical returns the canonical encoding of r, chain fields included.
+func Canonical(r *Record) ([]byte, error) { return canonical(r) }

@@ -189,13 +189,13 @@ func (fw *follower) read(f *os.File, off int64) (int64, error) {
 func (fw *follower) handle(name string, line []byte) error {
 	fw.line++
 	var lf lineFields
-	fast := parseFields(line, &lf)
+	match, fast := fw.m.scan(line, &lf)
 	if fast {
 		if lf.seq <= fw.after {
 			return nil
 		}
 		fw.after = lf.seq
-		if !fw.m.match(&lf) {
+		if !match {
 			return nil
 		}
 	}
@@ -213,4 +213,67 @@ func (fw *follower) handle(name string, line []byte) error {
 		}
 	}
 	return fw.fn(rec)
+}
+
+// Tail returns the last n records of the log at path that match f, oldest
+// first, and the seq of the log's last record (0 for an empty log), to
+// hand to [Follow] as Filter.AfterSeq. It reads the files from the newest
+// back, only as far as it needs to find n matches, and decodes only the
+// records it returns. A torn last line is skipped, as by [Query].
+func Tail(ctx context.Context, path string, f Filter, n int) ([]*Record, uint64, error) {
+	files, err := Segments(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	var last uint64
+	for i := len(files) - 1; i >= 0 && last == 0; i-- {
+		err := scanFile(ctx, files[i], i == len(files)-1, newMatcher(&Filter{}), func(_ []byte, lf *lineFields, rec *Record) error {
+			if rec != nil {
+				last = max(last, rec.Seq)
+			} else {
+				last = max(last, lf.seq)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	if n <= 0 {
+		return nil, last, nil
+	}
+	var lines [][]byte // the last matches found so far, oldest first
+	m := newMatcher(&f)
+	for i := len(files) - 1; i >= 0 && len(lines) < n; i-- {
+		ring := make([][]byte, 0, min(n, 1024)) // the last n matches of this file, from ring[k%n]
+		k := 0
+		err := scanFile(ctx, files[i], i == len(files)-1, m, func(line []byte, _ *lineFields, rec *Record) error {
+			if rec != nil && !f.Match(rec) {
+				return nil
+			}
+			if len(ring) < n {
+				ring = append(ring, bytes.Clone(line))
+			} else {
+				ring[k%n] = append(ring[k%n][:0], line...)
+			}
+			k++
+			return nil
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		if k > n {
+			ring = append(ring[k%n:], ring[:k%n]...)
+		}
+		lines = append(ring[max(0, len(ring)-(n-len(lines))):], lines...)
+	}
+	out := make([]*Record, 0, len(lines))
+	for _, line := range lines {
+		rec, err := decodeLine(line)
+		if err != nil {
+			return nil, 0, fmt.Errorf("tail audit log: %w", err)
+		}
+		out = append(out, rec)
+	}
+	return out, last, nil
 }

@@ -69,8 +69,9 @@ type Options struct {
 //
 // # Notes
 //
-// A Log is safe for concurrent use. It holds an exclusive lock on its file
-// (flock, where available) until [Log.Close], which the opener must call.
+// A Log is safe for concurrent use. It holds an exclusive lock on
+// path+".lock" (flock, where available) until [Log.Close], which the
+// opener must call.
 // After a write or sync failure the Log is failed: every later Append
 // returns [CodeUnavailable] until it is closed and reopened.
 type Log struct {
@@ -85,7 +86,7 @@ type Log struct {
 	interval time.Duration
 	wake     chan struct{} // cap 1: a batch is waiting
 	stop     chan struct{} // closed by Close
-	rotate   int64 // RotateBytes
+	rotate   int64         // RotateBytes
 	redactor *Redactor
 	wg       sync.WaitGroup
 	once     sync.Once

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 )
 
@@ -59,7 +60,7 @@ func (f *Filter) Match(r *Record) bool {
 // A line edited into a non-canonical form (keys re-cased or reordered)
 // may be missed by the fast field scan; [VerifyLog] reports such lines.
 func Query(ctx context.Context, path string, f Filter, fn func(*Record) error) error {
-	return scanLog(ctx, path, &f, func(line []byte, _ *lineFields, rec *Record) error {
+	return scanLog(ctx, path, newMatcher(&f), func(line []byte, _ *lineFields, rec *Record) error {
 		if rec == nil {
 			var err error
 			if rec, err = decodeLine(line); err != nil {
@@ -88,15 +89,14 @@ type lineFields struct {
 }
 
 // scanLog reads every line of the log's files and calls fn with each line
-// that may match f: with its fields when the fast scan read them (rec
-// nil), or with the decoded record when the line had to be decoded. fn
-// must not keep line.
-func scanLog(ctx context.Context, path string, f *Filter, fn func(line []byte, lf *lineFields, rec *Record) error) error {
+// that matches m: with the fields the scan read (rec nil), or with the
+// decoded record when the line had to be decoded (fn must then check the
+// filter itself). fn must not keep line.
+func scanLog(ctx context.Context, path string, m *matcher, fn func(line []byte, lf *lineFields, rec *Record) error) error {
 	files, err := Segments(path)
 	if err != nil {
 		return err
 	}
-	m := newMatcher(f)
 	for i, name := range files {
 		if err := scanFile(ctx, name, i == len(files)-1, m, fn); err != nil {
 			return err
@@ -109,12 +109,52 @@ func scanLog(ctx context.Context, path string, f *Filter, fn func(line []byte, l
 // moves many lines.
 const scanChunk = 1 << 20
 
+// errNoMap means a file cannot be memory-mapped here.
+var errNoMap = errors.New("memory mapping unavailable")
+
+// lineScan passes the lines of one file through a matcher to fn.
+type lineScan struct {
+	m    *matcher
+	fn   func([]byte, *lineFields, *Record) error
+	name string
+	n    int        // lines seen
+	lf   lineFields // reused: fn may use it only during its call
+}
+
+func (s *lineScan) line(line []byte) error {
+	s.n++
+	s.lf = lineFields{}
+	if match, ok := s.m.scan(line, &s.lf); ok {
+		if !match {
+			return nil
+		}
+		return lineErr(s.name, s.n, s.fn(line, &s.lf, nil))
+	}
+	rec, err := decodeLine(line)
+	if err != nil {
+		return &VerifyError{File: s.name, Line: s.n, Kind: KindMalformed, Msg: "not a record: " + err.Error()}
+	}
+	return lineErr(s.name, s.n, s.fn(line, nil, rec))
+}
+
+// scanFile scans one file of the log; last says it is the active file,
+// whose torn last line is skipped. A rotated segment, immutable once
+// written, is memory-mapped where possible, which spares copying it.
 func scanFile(ctx context.Context, name string, last bool, m *matcher, fn func([]byte, *lineFields, *Record) error) error {
 	file, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("read audit log: %w", err)
 	}
 	defer file.Close()
+	s := &lineScan{m: m, fn: fn, name: name}
+	if !last {
+		if fi, err := file.Stat(); err == nil {
+			if data, unmap, err := mapFile(file, fi.Size()); err == nil {
+				defer unmap()
+				return s.mapped(ctx, data)
+			}
+		}
+	}
 	torn := false
 	sc := bufio.NewScanner(file)
 	sc.Buffer(make([]byte, scanChunk), MaxLineBytes+1)
@@ -128,39 +168,50 @@ func scanFile(ctx context.Context, name string, last bool, m *matcher, fn func([
 		}
 		return 0, nil, nil
 	})
-	n := 0
 	for sc.Scan() {
-		n++
-		if n&1023 == 0 && ctx.Err() != nil {
+		if s.n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		line := sc.Bytes()
-		var lf lineFields
-		if parseFields(line, &lf) {
-			if !m.match(&lf) {
-				continue
-			}
-			if err := fn(line, &lf, nil); err != nil {
-				return lineErr(name, n, err)
-			}
-			continue
-		}
-		rec, err := decodeLine(line)
-		if err != nil {
-			return &VerifyError{File: name, Line: n, Kind: KindMalformed, Msg: "not a record: " + err.Error()}
-		}
-		if err := fn(line, nil, rec); err != nil {
-			return lineErr(name, n, err)
+		if err := s.line(sc.Bytes()); err != nil {
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return &VerifyError{File: name, Line: n + 1, Kind: KindMalformed, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+			return &VerifyError{File: name, Line: s.n + 1, Kind: KindMalformed, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
 		}
 		return fmt.Errorf("read audit log %s: %w", name, err)
 	}
 	if torn && !last {
-		return &VerifyError{File: name, Line: n + 1, Kind: KindEdited, Msg: "rotated segment ends mid-line"}
+		return &VerifyError{File: name, Line: s.n + 1, Kind: KindEdited, Msg: "rotated segment ends mid-line"}
+	}
+	return nil
+}
+
+// mapped scans a memory-mapped rotated segment. A fault (the file cut
+// shorter while mapped) becomes an error, not a crash.
+func (s *lineScan) mapped(ctx context.Context, data []byte) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read audit log %s: the file changed while it was read: %v", s.name, r)
+		}
+	}()
+	for len(data) > 0 {
+		if s.n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		i := bytes.IndexByte(data, '\n')
+		switch {
+		case i < 0:
+			return &VerifyError{File: s.name, Line: s.n + 1, Kind: KindEdited, Msg: "rotated segment ends mid-line"}
+		case i > MaxLineBytes:
+			return &VerifyError{File: s.name, Line: s.n + 1, Kind: KindMalformed, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+		}
+		if err := s.line(data[:i:i]); err != nil {
+			return err
+		}
+		data = data[i+1:]
 	}
 	return nil
 }
@@ -172,7 +223,7 @@ type malformedError struct{ err error }
 func (e *malformedError) Error() string { return "not a record: " + e.err.Error() }
 
 // lineErr names the line a malformedError came from; other errors (the
-// caller's own) pass unchanged.
+// caller's own) and nil pass unchanged.
 func lineErr(name string, n int, err error) error {
 	if me, ok := err.(*malformedError); ok {
 		return &VerifyError{File: name, Line: n, Kind: KindMalformed, Msg: me.Error()}
@@ -200,11 +251,25 @@ var (
 	keyOutcome  = []byte(`,"outcome":"`)
 )
 
-// parseFields fills lf from a canonical line. It returns false for
-// anything it does not recognise; the caller then decodes the line.
+// parseFields fills every field of lf from a canonical line. It returns
+// false for anything it does not recognise; the caller then decodes the
+// line.
 func parseFields(line []byte, lf *lineFields) bool {
+	i, ok := parseHead(line, lf)
+	if ok {
+		i, ok = parseTool(line, i, lf, true)
+	}
+	if ok {
+		ok = parseDecision(line, i, lf)
+	}
+	return ok
+}
+
+// parseHead reads seq, time, tenant and subject, which open every line,
+// and returns the index after the last one read.
+func parseHead(line []byte, lf *lineFields) (int, bool) {
 	if !bytes.HasPrefix(line, keySeq) {
-		return false
+		return 0, false
 	}
 	i := len(keySeq)
 	var seq uint64
@@ -214,36 +279,51 @@ func parseFields(line []byte, lf *lineFields) bool {
 		i++
 	}
 	if i == start || !bytes.HasPrefix(line[i:], keyTime) {
-		return false
+		return 0, false
 	}
 	lf.seq = seq
 	var ok bool
 	if lf.time, i, ok = stringAt(line, i+len(keyTime)); !ok {
-		return false
+		return 0, false
 	}
 	if bytes.HasPrefix(line[i:], keyTenant) {
 		if lf.tenant, i, ok = stringAt(line, i+len(keyTenant)); !ok {
-			return false
+			return 0, false
 		}
 	}
 	if bytes.HasPrefix(line[i:], keySubject) {
 		if lf.subject, i, ok = stringAt(line, i+len(keySubject)); !ok {
-			return false
+			return 0, false
 		}
 	}
+	return i, true
+}
+
+// parseTool reads the tool, and the session if asked, from line[i:] (just
+// after the head), and returns the index after the tool.
+func parseTool(line []byte, i int, lf *lineFields, session bool) (int, bool) {
 	t := bytes.Index(line[i:], keyTool)
 	if t < 0 {
-		return false
+		return 0, false
 	}
 	t += i
-	if s := bytes.Index(line[i:t], keySession); s >= 0 {
-		if lf.session, _, ok = stringAt(line, i+s+len(keySession)); !ok {
-			return false
+	var ok bool
+	if session {
+		if s := bytes.Index(line[i:t], keySession); s >= 0 {
+			if lf.session, _, ok = stringAt(line, i+s+len(keySession)); !ok {
+				return 0, false
+			}
 		}
 	}
 	if lf.tool, i, ok = stringAt(line, t+len(keyTool)); !ok {
-		return false
+		return 0, false
 	}
+	return i, true
+}
+
+// parseDecision reads decision, reason and outcome from line[i:] (just
+// after the tool).
+func parseDecision(line []byte, i int, lf *lineFields) bool {
 	if a := bytes.Index(line[i:], keyArgs); a >= 0 {
 		if i = skipValue(line, i+a+len(keyArgs)); i < 0 {
 			return false
@@ -253,6 +333,7 @@ func parseFields(line []byte, lf *lineFields) bool {
 	if d < 0 {
 		return false
 	}
+	var ok bool
 	if lf.decision, i, ok = stringAt(line, i+d+len(keyDecision)); !ok {
 		return false
 	}
@@ -339,10 +420,13 @@ type matcher struct {
 	since   []byte // Since as "2006-01-02T15:04:05" in UTC
 	until   []byte
 	hasTime bool
+	// depth is how far into a line the filter reads: 1 the head, 2 the
+	// tool (and session), 3 the decision, reason and outcome.
+	depth int
 }
 
 func newMatcher(f *Filter) *matcher {
-	m := &matcher{f: f}
+	m := &matcher{f: f, depth: 1}
 	const secs = "2006-01-02T15:04:05"
 	if !f.Since.IsZero() {
 		m.since = []byte(f.Since.UTC().Format(secs))
@@ -352,32 +436,67 @@ func newMatcher(f *Filter) *matcher {
 		m.until = []byte(f.Until.UTC().Format(secs))
 		m.hasTime = true
 	}
+	if f.Tool != "" || f.Session != "" {
+		m.depth = 2
+	}
+	if f.Decision != "" || f.Reason != "" {
+		m.depth = 3
+	}
 	return m
 }
 
-// match reports whether the fields pass the filter.
-func (m *matcher) match(lf *lineFields) bool {
+// all makes the matcher read every field, for callers that use them.
+func (m *matcher) all() *matcher {
+	m.depth = 3
+	return m
+}
+
+// scan reads as much of a canonical line as the filter needs, stopping at
+// the first field that does not match. ok is false when the line is not
+// in the canonical form the scan knows; the caller then decodes it.
+func (m *matcher) scan(line []byte, lf *lineFields) (match, ok bool) {
 	f := m.f
+	i, ok := parseHead(line, lf)
+	if !ok {
+		return false, false
+	}
 	switch {
 	case lf.seq <= f.AfterSeq,
-		f.Tool != "" && !jsonStringIs(lf.tool, f.Tool),
 		f.Tenant != "" && !jsonStringIs(lf.tenant, f.Tenant),
-		f.Subject != "" && !jsonStringIs(lf.subject, f.Subject),
-		f.Decision != "" && !jsonStringIs(lf.decision, f.Decision),
-		f.Reason != "" && !jsonStringIs(lf.reason, f.Reason),
+		f.Subject != "" && !jsonStringIs(lf.subject, f.Subject):
+		return false, true
+	}
+	if m.hasTime {
+		if m.since != nil && timeCmp(lf.time, m.since, f.Since) < 0 {
+			return false, true
+		}
+		if m.until != nil && timeCmp(lf.time, m.until, f.Until) >= 0 {
+			return false, true
+		}
+	}
+	if m.depth < 2 {
+		return true, true
+	}
+	if i, ok = parseTool(line, i, lf, m.depth == 3 || f.Session != ""); !ok {
+		return false, false
+	}
+	switch {
+	case f.Tool != "" && !jsonStringIs(lf.tool, f.Tool),
 		f.Session != "" && !jsonStringIs(lf.session, f.Session):
-		return false
+		return false, true
 	}
-	if !m.hasTime {
-		return true
+	if m.depth < 3 {
+		return true, true
 	}
-	if m.since != nil && timeCmp(lf.time, m.since, f.Since) < 0 {
-		return false
+	if !parseDecision(line, i, lf) {
+		return false, false
 	}
-	if m.until != nil && timeCmp(lf.time, m.until, f.Until) >= 0 {
-		return false
+	switch {
+	case f.Decision != "" && !jsonStringIs(lf.decision, f.Decision),
+		f.Reason != "" && !jsonStringIs(lf.reason, f.Reason):
+		return false, true
 	}
-	return true
+	return true, true
 }
 
 // timeCmp compares a record's raw RFC 3339 time with t (whose UTC

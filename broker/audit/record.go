@@ -78,6 +78,7 @@ type Record struct {
 // Egress is one network or file access attempt made during a call.
 type Egress struct {
 	Host     string `json:"host"`
+	Path     string `json:"path,omitempty"` // file entries (Host "file") only
 	Port     int    `json:"port,omitempty"`
 	Address  string `json:"address,omitempty"`
 	Allowed  bool   `json:"allowed"`

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"regexp"
 	"slices"
 	"sort"
@@ -88,7 +89,7 @@ func ContainsMarker(b []byte) bool { return bytes.Contains(b, []byte(markerPrefi
 // when its JSON pointer is in sensitivePointers (as
 // manifests.Schema.SensitivePointers writes them: "/password",
 // "/auth/token", "/keys/-" for every element of keys; a numeric index
-// matches too) or when its name says it holds a secret (password, secret,
+// matches too, and "/*" every member of an object) or when its name says it holds a secret (password, secret,
 // token, api_key, private_key, access_key, authorization, credentials, …).
 // A string or object value is hashed as its JSON text, except that a
 // string is hashed as its characters, so it correlates with the same
@@ -116,7 +117,7 @@ func (r *Redactor) redactValue(v any, ptr string, sensitive map[string]bool) any
 		for k, val := range x {
 			p := ptr + "/" + pointerToken(k)
 			name := r.RedactString(k)
-			if sensitive[p] || secretName(k) {
+			if sensitive[p] || sensitive[ptr+"/*"] || secretName(k) {
 				out[name] = r.secretMarker(val)
 				continue
 			}
@@ -174,12 +175,17 @@ func (r *Redactor) RedactString(s string) string {
 		return s
 	}
 	var spans [][2]int
-	for i := range detectors {
-		d := &detectors[i]
-		if !d.present(s) {
+	low := asciiLower(s)
+	for cand := candidates(s, low); cand != 0; cand &= cand - 1 {
+		d := &detectors[bits.TrailingZeros64(cand)]
+		text := s
+		if d.fold {
+			text = low
+		}
+		if d.also != 0 && strings.IndexByte(text, d.also) < 0 {
 			continue
 		}
-		for _, m := range d.re.FindAllStringSubmatchIndex(s, -1) {
+		for _, m := range d.re.FindAllStringSubmatchIndex(text, -1) {
 			lo, hi := m[0], m[1]
 			for g := 1; 2*g < len(m); g++ { // the first group that took part
 				if m[2*g] >= 0 {
@@ -331,84 +337,129 @@ func nameWords(name string) []string {
 
 // detector finds one kind of secret in free text.
 type detector struct {
-	name    string
-	re      *regexp.Regexp
-	anchors []string // the regexp can only match if one of these occurs
-	fold    bool     // anchors are lower case and matched case-insensitively
+	name string
+	// lits start every match: the regexp runs only on text containing
+	// one, and a literal prefix lets the regexp skip to candidates. Each
+	// is at least 2 bytes.
+	lits []string
+	also byte // if set, must occur too
+	// fold runs the regexp, written in lower case, on the text with ASCII
+	// letters lowered (same length, so positions carry over).
+	fold bool
+	re   *regexp.Regexp
 }
 
-// present reports whether one of d's anchors occurs in s: a cheap test
-// that spares the regexp for the common string with nothing secret.
-func (d *detector) present(s string) bool {
-	for _, a := range d.anchors {
+// pairTable[fold][pairHash(a, b)] has bit k set when one of detector
+// k's literals starts with the bytes a, b (in the lowered text when fold
+// is 1). Hash collisions only cost a prefix comparison.
+var pairTable = func() (t [2][4096]uint64) {
+	if len(detectors) > 64 {
+		panic("audit: more than 64 secret detectors")
+	}
+	for k, d := range detectors {
+		f := 0
 		if d.fold {
-			if containsFold(s, a) {
-				return true
+			f = 1
+		}
+		for _, lit := range d.lits {
+			if len(lit) < 2 {
+				panic("audit: detector literal " + lit + " is shorter than 2 bytes")
 			}
-		} else if strings.Contains(s, a) {
-			return true
+			t[f][pairHash(lit[0], lit[1])] |= 1 << k
 		}
 	}
-	return false
-}
+	return t
+}()
 
-// containsFold reports whether s contains lower, an ASCII lower-case
-// string, ignoring ASCII case.
-func containsFold(s, lower string) bool {
-	n := len(lower)
-	if n == 0 {
-		return true
-	}
-	first, up := lower[0], lower[0]
-	if first >= 'a' && first <= 'z' {
-		up = first - 'a' + 'A'
-	}
-	for i := 0; i+n <= len(s); i++ {
-		if c := s[i]; c != first && c != up {
-			continue
-		}
-		match := true
-		for j := 1; j < n; j++ {
-			c := s[i+j]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != lower[j] {
-				match = false
-				break
+func pairHash(a, b byte) int { return (int(a)<<4 ^ int(b)) & 4095 }
+
+// candidates returns the set of detectors one of whose literals occurs in
+// s (or, for folding detectors, in low), in one pass over the text.
+func candidates(s, low string) uint64 {
+	var found uint64
+	for i := 0; i+1 < len(s); i++ {
+		for m := pairTable[0][pairHash(s[i], s[i+1])] &^ found; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros64(m)
+			for _, lit := range detectors[k].lits {
+				if strings.HasPrefix(s[i:], lit) {
+					found |= 1 << k
+				}
 			}
 		}
-		if match {
-			return true
+		for m := pairTable[1][pairHash(low[i], low[i+1])] &^ found; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros64(m)
+			for _, lit := range detectors[k].lits {
+				if strings.HasPrefix(low[i:], lit) {
+					found |= 1 << k
+				}
+			}
 		}
 	}
-	return false
+	return found
 }
 
-// secretKeyNames is the alternation of secret-ish names in "name=value"
-// text.
-const secretKeyNames = `(?:pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|secret[_-]?key|client[_-]?secret|credentials?|authorization|auth[_-]?token|cookie)`
-
-// detectors are the secret shapes RedactString replaces. Each regexp is
-// anchored on literal text that the anchors list, so a string with none of
-// them costs a few substring searches.
-var detectors = []detector{
-	{name: "private key block", anchors: []string{"-----BEGIN"},
-		re: regexp.MustCompile(`-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\z)`)},
-	{name: "jwt", anchors: []string{"eyJ"},
-		re: regexp.MustCompile(`eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?`)},
-	{name: "bearer credential", anchors: []string{"bearer"}, fold: true,
-		re: regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)`)},
-	{name: "aws access key id", anchors: []string{"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "APKA"},
-		re: regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b`)},
-	{name: "google api key or oauth token", anchors: []string{"AIza", "ya29."},
-		re: regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}|\bya29\.[0-9A-Za-z_\-]{20,}`)},
-	{name: "azure account key or sas signature", anchors: []string{"accountkey=", "sharedaccesskey=", "sig="}, fold: true,
-		re: regexp.MustCompile(`(?i)(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/=]{20,})|[?&]sig=([A-Za-z0-9%+/=]{16,})`)},
-	{name: "api key", anchors: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "hooks.slack.com", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk-", "npm_", "pypi-", "SG.", "SK", "tw_", "hf_"},
-		re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}|glpat-[A-Za-z0-9_\-]{20,}|xox[abposr]-[A-Za-z0-9\-]{10,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_\-]{50,}|SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}|SK[0-9a-fA-F]{32}|tw_[a-z2-7]{16}_[a-z2-7]{52}|hf_[A-Za-z0-9]{30,})\b|https://hooks\.slack\.com/services/[A-Za-z0-9/]+`)},
-	{name: "url password", anchors: []string{"://"},
-		re: regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@"']+:([^/\s@"']+)@`)},
-	{name: "secret-named value", anchors: []string{"pass", "pwd", "secret", "token", "key", "credential", "authorization", "cookie"}, fold: true,
-		re: regexp.MustCompile(`(?i)[A-Za-z0-9_.\-]*` + secretKeyNames + `[A-Za-z0-9_.\-]*["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest)\s+)?([^\s"'&,;}\])]+)`)},
+// asciiLower returns s with ASCII letters lowered: the same length as s.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
+
+// valueAfterName matches what follows a secret-ish name in "name=value"
+// text: more name characters, an optional quote, = or :, an optional
+// quote and auth scheme, and the value (group 1).
+const valueAfterName = `[a-z0-9_.\-]*["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest)\s+)?([^\s"'&,;}\])]+)`
+
+// secretNameWords start a "name=value" pair whose value is a secret.
+var secretNameWords = []string{
+	"password", "passwd", "passphrase", "pwd", "secret", "token", "api_key", "api-key", "apikey",
+	"access_key", "access-key", "accesskey", "private_key", "private-key", "privatekey",
+	"credential", "authorization", "cookie",
+}
+
+// detectors are the secret shapes RedactString replaces.
+var detectors = func() []detector {
+	d := []detector{
+		{name: "private key block", lits: []string{"-----BEGIN"},
+			re: regexp.MustCompile(`-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\z)`)},
+		{name: "jwt", lits: []string{"eyJ"},
+			re: regexp.MustCompile(`eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?`)},
+		{name: "bearer credential", lits: []string{"bearer"}, fold: true,
+			re: regexp.MustCompile(`bearer\s+([a-z0-9\-._~+/]{8,}=*)`)},
+		{name: "aws access key id", lits: []string{"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "APKA"},
+			re: regexp.MustCompile(`(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b`)},
+		{name: "google api key", lits: []string{"AIza"}, re: regexp.MustCompile(`AIza[0-9A-Za-z_\-]{35}`)},
+		{name: "google oauth token", lits: []string{"ya29."}, re: regexp.MustCompile(`ya29\.[0-9A-Za-z_\-]{20,}`)},
+		{name: "azure account key", lits: []string{"accountkey="}, fold: true, re: regexp.MustCompile(`accountkey=([a-z0-9+/=]{20,})`)},
+		{name: "azure shared access key", lits: []string{"sharedaccesskey="}, fold: true, re: regexp.MustCompile(`sharedaccesskey=([a-z0-9+/=]{20,})`)},
+		{name: "sas signature", lits: []string{"sig="}, fold: true, re: regexp.MustCompile(`sig=([a-z0-9%+/=]{16,})`)},
+		{name: "github token", lits: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, re: regexp.MustCompile(`gh[pousr]_[A-Za-z0-9]{36,255}`)},
+		{name: "github fine-grained token", lits: []string{"github_pat_"}, re: regexp.MustCompile(`github_pat_[A-Za-z0-9_]{22,255}`)},
+		{name: "gitlab token", lits: []string{"glpat-"}, re: regexp.MustCompile(`glpat-[A-Za-z0-9_\-]{20,}`)},
+		{name: "slack token", lits: []string{"xox"}, re: regexp.MustCompile(`xox[abposr]-[A-Za-z0-9\-]{10,}`)},
+		{name: "slack webhook", lits: []string{"hooks.slack.com"}, re: regexp.MustCompile(`hooks\.slack\.com/services/[A-Za-z0-9/]+`)},
+		{name: "stripe key", lits: []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_"}, re: regexp.MustCompile(`[sr]k_(?:live|test)_[A-Za-z0-9]{10,}`)},
+		{name: "openai or anthropic key", lits: []string{"sk-"}, re: regexp.MustCompile(`sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}`)},
+		{name: "npm token", lits: []string{"npm_"}, re: regexp.MustCompile(`npm_[A-Za-z0-9]{36}`)},
+		{name: "pypi token", lits: []string{"pypi-"}, re: regexp.MustCompile(`pypi-[A-Za-z0-9_\-]{50,}`)},
+		{name: "sendgrid key", lits: []string{"SG."}, re: regexp.MustCompile(`SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}`)},
+		{name: "twilio key", lits: []string{"SK"}, re: regexp.MustCompile(`SK[0-9a-fA-F]{32}\b`)},
+		{name: "toolwarden api key", lits: []string{"tw_"}, re: regexp.MustCompile(`tw_[a-z2-7]{16}_[a-z2-7]{52}`)},
+		{name: "hugging face token", lits: []string{"hf_"}, re: regexp.MustCompile(`hf_[A-Za-z0-9]{30,}`)},
+		{name: "url password", lits: []string{"://"}, also: '@', re: regexp.MustCompile(`://[^/\s:@"']+:([^/\s@"']+)@`)},
+	}
+	for _, w := range secretNameWords {
+		d = append(d, detector{name: "secret-named value", lits: []string{w}, fold: true,
+			re: regexp.MustCompile(regexp.QuoteMeta(w) + valueAfterName)})
+	}
+	return d
+}()

@@ -64,7 +64,7 @@ func ComputeStats(ctx context.Context, path string, f Filter) (*Stats, error) {
 	}
 	var lastTime []byte
 	var lastRec time.Time
-	err := scanLog(ctx, path, &f, func(_ []byte, lf *lineFields, rec *Record) error {
+	err := scanLog(ctx, path, newMatcher(&f).all(), func(_ []byte, lf *lineFields, rec *Record) error {
 		var t time.Time
 		var tenant, subject, tool, decision, reason, outcome string
 		if rec != nil {

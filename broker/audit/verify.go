@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -97,6 +98,21 @@ func VerifyLog(path string, cfg VerifyConfig) (*Report, error) {
 	if err != nil {
 		return &Report{}, fmt.Errorf("verify audit log: %w", err)
 	}
+	rep, err := verifyFiles(path, files, cfg)
+	if err == nil {
+		return rep, nil
+	}
+	// A live log may have rotated between listing its files and reading
+	// them: the active file then starts past the last segment listed. Such
+	// a break is read again once, from a fresh list, before it is reported.
+	if again, lerr := Segments(path); lerr == nil && !slices.Equal(again, files) {
+		return verifyFiles(path, again, cfg)
+	}
+	return rep, err
+}
+
+// verifyFiles is VerifyLog over a given list of files.
+func verifyFiles(path string, files []string, cfg VerifyConfig) (*Report, error) {
 	var s checkpointScan
 	if cfg.PublicKey != nil {
 		if len(cfg.PublicKey) != ed25519.PublicKeySize {
@@ -140,6 +156,7 @@ func VerifyLog(path string, cfg VerifyConfig) (*Report, error) {
 			return v.anchor(rep, s), err
 		}
 	}
+	var err error
 	if len(files) == 0 {
 		err = v.end()
 	}

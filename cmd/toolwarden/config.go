@@ -44,6 +44,29 @@ type fileConfig struct {
 type auditConfig struct {
 	// Path is the audit log file; "" means <config dir>/audit.log.
 	Path string `yaml:"path"`
+	// RotateSize is the size at which the log file is rotated; absent
+	// means 64MiB.
+	RotateSize manifests.Size `yaml:"rotateSize"`
+	// CheckpointEvery is the number of records between signed
+	// checkpoints; absent means 1000.
+	CheckpointEvery int `yaml:"checkpointEvery"`
+	// CheckpointInterval is the longest a record waits for a checkpoint;
+	// absent means 1m.
+	CheckpointInterval manifests.Duration `yaml:"checkpointInterval"`
+	// Origin names the log in its checkpoints; "" means the existing
+	// checkpoints' origin, or else the log's absolute path.
+	Origin string `yaml:"origin"`
+	// SigningKey is the ed25519 checkpoint key (keys audit-init writes it);
+	// "" means <config dir>/audit-signing.key, and no checkpoints if that
+	// file does not exist.
+	SigningKey string `yaml:"signingKey"`
+	// PublicKey is the key audit verify checks checkpoints with; "" means
+	// <config dir>/audit-signing.pub.
+	PublicKey string `yaml:"publicKey"`
+	// HMACKey is the key of the redaction markers; "" means
+	// <config dir>/audit-hmac.key, and a per-process random key if that
+	// file does not exist.
+	HMACKey string `yaml:"hmacKey"`
 }
 
 type httpConfig struct {

@@ -63,6 +63,6 @@ as "Authorization: Bearer KEY"; stdio clients set TOOLWARDEN_API_KEY.`,
 	}
 	revoke.Flags().StringVar(&revokeCfg, "config", "", "toolwarden.yaml naming the keys file (required)")
 	_ = revoke.MarkFlagRequired("config")
-	cmd.AddCommand(add, revoke)
+	cmd.AddCommand(add, revoke, newAuditInitCmd())
 	return cmd
 }

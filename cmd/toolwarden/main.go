@@ -56,6 +56,7 @@ func newRootCmd() *cobra.Command {
 		newToolsCmd(),
 		newManifestCmd(),
 		newAuditCmd(),
+		newPolicyCmd(),
 		newKeysCmd(),
 		newVersionCmd(),
 	)
