@@ -29,7 +29,9 @@
 //     (Unicode tags, zero-width and bidirectional controls, terminal
 //     escapes and other control characters).
 //   - A tool whose artifact's SHA-256 differs from its manifest does not
-//     load; a role never widens a tool's egress or limits.
+//     load; a role never widens a tool's egress or limits, and mounts a
+//     host directory (read-only) only at a path the tool declares in
+//     requires.mounts.
 //
 // # Non-goals
 //

@@ -31,6 +31,9 @@ var manifestExts = []string{".yaml", ".yml", ".json"}
 //   - a role's egress is within the tool's (wildcard-aware:
 //     "en.wikipedia.org:443" is within "*.wikipedia.org:443") and its limits
 //     no looser than the tool's, for "*" entries against every tool;
+//   - a role mounts directories only at paths the tool declares in
+//     requires.mounts, and each host directory (relative to the role
+//     manifest's directory) exists;
 //   - every tool's artifact (relative to its manifest's directory) exists
 //     and has the SHA-256 the manifest pins.
 //
@@ -268,6 +271,24 @@ func crossCheck(r *Role, tools map[string]*Tool) []Problem {
 			looser := func(name string, role, tool int64, show func(int64) string) {
 				if role > 0 && tool > 0 && role > tool {
 					ps.add(field+".limits."+name, fmt.Sprintf("%s is looser than tool %s's %s: a role can only tighten limits", show(role), t.Name, show(tool)))
+				}
+			}
+			for j, m := range rt.Mounts {
+				f := fmt.Sprintf("%s.mounts[%d]", field, j)
+				if !slices.Contains(t.Requires.Mounts, m.Guest) {
+					declared := "none"
+					if len(t.Requires.Mounts) > 0 {
+						declared = strings.Join(t.Requires.Mounts, ", ")
+					}
+					ps.add(f+".guest", fmt.Sprintf("tool %s does not declare %q in requires.mounts (it declares %s)", t.Name, clip(m.Guest), declared))
+				}
+				if m.HostPath() == "" {
+					continue // reported by ParseRole
+				}
+				if st, err := os.Stat(m.HostPath()); err != nil {
+					ps.add(f+".host", fmt.Sprintf("%q: %v", clip(m.Host), unwrapPath(err)))
+				} else if !st.IsDir() {
+					ps.add(f+".host", fmt.Sprintf("%q is not a directory", clip(m.Host)))
 				}
 			}
 			showDuration := func(v int64) string { return time.Duration(v).String() }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,6 +259,50 @@ func TestLoadDirProblems(t *testing.T) {
 	}
 }
 
+func TestLoadDirMounts(t *testing.T) {
+	sum := digest(fakeModule)
+	files := map[string]string{
+		"bin/module.wasm":   string(fakeModule),
+		"data/a.txt":        "a",
+		"tools/fsread.yaml": toolYAML("fsread", "../bin/module.wasm", sum, "requires:\n  mounts: [/data, /ref]\n"),
+		"roles/reader.yaml": "apiVersion: toolwarden.dev/v1\nkind: Role\nname: reader\ntools:\n" +
+			"  - name: fsread\n    mounts: [{host: ../data, guest: /data}]\n",
+	}
+	dir := writeTree(t, files)
+	set, err := LoadDir(dir)
+	if err != nil {
+		t.Fatalf("LoadDir: %v", err)
+	}
+	ms := set.Roles["reader"].Tools[0].Mounts
+	if len(ms) != 1 || ms[0].Guest != "/data" || ms[0].Host != "../data" || ms[0].HostPath() != filepath.Join(dir, "data") {
+		t.Errorf("reader's fsread mounts = %+v (HostPath %q), want ../data at /data resolved to %s", ms, ms[0].HostPath(), filepath.Join(dir, "data"))
+	}
+	if got := set.Tools["fsread"].Requires.Mounts; strings.Join(got, ",") != "/data,/ref" {
+		t.Errorf("fsread requires.mounts = %q", got)
+	}
+
+	for _, tc := range []struct {
+		name, mounts, want string
+	}{
+		{"undeclared guest path", "[{host: ../data, guest: /secrets}]", `DIR/roles/reader.yaml: tools[0].mounts[0].guest: tool fsread does not declare "/secrets" in requires.mounts (it declares /data, /ref)`},
+		{"missing host directory", "[{host: ../nope, guest: /data}]", `DIR/roles/reader.yaml: tools[0].mounts[0].host: "../nope": no such file or directory`},
+		{"host is a file", "[{host: ../data/a.txt, guest: /data}]", `DIR/roles/reader.yaml: tools[0].mounts[0].host: "../data/a.txt" is not a directory`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := maps.Clone(files)
+			f["roles/reader.yaml"] = "apiVersion: toolwarden.dev/v1\nkind: Role\nname: reader\ntools:\n  - name: fsread\n    mounts: " + tc.mounts + "\n"
+			dir := writeTree(t, f)
+			var got []string
+			for _, p := range Lint(dir) {
+				got = append(got, strings.ReplaceAll(p.String(), dir, "DIR"))
+			}
+			if strings.Join(got, "\n") != tc.want {
+				t.Errorf("Lint problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), tc.want)
+			}
+		})
+	}
+}
+
 func TestLoadDirNoManifests(t *testing.T) {
 	empty := t.TempDir()
 	if ps := Lint(empty); len(ps) != 1 || !strings.Contains(ps[0].Why, "no manifest files") {
@@ -272,7 +317,8 @@ func TestLoadDirNoManifests(t *testing.T) {
 }
 
 // TestLoadQuickstart loads the shipped quickstart manifests, with the
-// artifacts they pin replaced by fakes pinned here.
+// artifacts they pin replaced by fakes pinned here and the directories
+// their roles mount created empty.
 func TestLoadQuickstart(t *testing.T) {
 	src := filepath.Join("..", "examples", "quickstart", "manifests")
 	entries, err := os.ReadDir(src)
@@ -288,27 +334,40 @@ func TestLoadQuickstart(t *testing.T) {
 		files["manifests/"+e.Name()] = string(data)
 	}
 	dir := writeTree(t, files)
-	for _, name := range []string{"echo", "jq"} {
-		path := filepath.Join(dir, "manifests", name+".yaml")
-		data, err := ParseTool([]byte(files["manifests/"+name+".yaml"]), path)
+	var tools, roles int
+	for name, content := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if tool, err := ParseTool([]byte(content), path); err == nil {
+			tools++
+			if err := os.MkdirAll(filepath.Dir(tool.ArtifactPath()), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(tool.ArtifactPath(), []byte(tool.Name+" artifact"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Pin(path); err != nil {
+				t.Fatalf("Pin(%s): %v", name, err)
+			}
+			continue
+		}
+		role, err := ParseRole([]byte(content), path)
 		if err != nil {
-			t.Fatalf("ParseTool(%s): %v", name, err)
+			t.Fatalf("%s is neither a tool nor a role manifest: %v", name, err)
 		}
-		if err := os.MkdirAll(filepath.Dir(data.ArtifactPath()), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(data.ArtifactPath(), []byte(name+" module"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Pin(path); err != nil {
-			t.Fatalf("Pin(%s): %v", name, err)
+		roles++
+		for _, rt := range role.Tools {
+			for _, m := range rt.Mounts {
+				if err := os.MkdirAll(m.HostPath(), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	set, err := LoadDir(filepath.Join(dir, "manifests"))
 	if err != nil {
 		t.Fatalf("LoadDir(quickstart): %v", err)
 	}
-	if len(set.Tools) != 2 || len(set.Roles) != 2 {
-		t.Errorf("quickstart has %d tools and %d roles, want 2 and 2", len(set.Tools), len(set.Roles))
+	if len(set.Tools) != tools || len(set.Roles) != roles || tools < 2 || roles < 2 {
+		t.Errorf("quickstart has %d tools and %d roles, want %d and %d (at least 2 each)", len(set.Tools), len(set.Roles), tools, roles)
 	}
 }

@@ -67,6 +67,10 @@ type PluginRuntime struct {
 type Requires struct {
 	Egress  []string `json:"egress,omitempty"`  // "host:port" patterns; "*.example.com:443" allowed
 	Secrets []string `json:"secrets,omitempty"` // environment variable names the broker injects
+	// Mounts lists the absolute paths inside the sandbox where the tool
+	// may be given a directory to read, e.g. "/data". A role decides
+	// which host directory, if any, each one is ([RoleTool.Mounts]).
+	Mounts []string `json:"mounts,omitempty"`
 }
 
 // Limits caps one call. A zero field means "absent: use the default"; an
@@ -111,7 +115,26 @@ type RoleTool struct {
 	Egress    []string                   `json:"egress,omitempty"` // must be a subset of the tool's
 	Limits    Limits                     `json:"limits,omitzero"`  // may only tighten the tool's
 	Rate      *Rate                      `json:"rate,omitempty"`   // calls per window, e.g. "30/min"
+	// Mounts gives the tool host directories, read-only, at paths its
+	// manifest declares in requires.mounts. Not allowed with Name "*".
+	Mounts []Mount `json:"mounts,omitempty"`
 }
+
+// Mount maps a host directory to a path inside the sandbox, read-only.
+type Mount struct {
+	// Host is the directory on the host, relative to the role manifest's
+	// directory or absolute. [LoadDir] checks that it is a directory.
+	Host string `json:"host"`
+	// Guest is the absolute, clean path inside the sandbox, one the tool
+	// declares in requires.mounts.
+	Guest string `json:"guest"`
+
+	abs string // Host made absolute
+}
+
+// HostPath returns the absolute path of the host directory ("" for a Mount
+// not made by [ParseRole] or [LoadDir]).
+func (m Mount) HostPath() string { return m.abs }
 
 // Rate is a call budget per window, written "N/sec", "N/min", "N/hour" or
 // "N/day".

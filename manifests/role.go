@@ -3,6 +3,8 @@ package manifests
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"strings"
 )
 
 // ParseRole parses and checks one role manifest, YAML or JSON, as strictly
@@ -10,9 +12,12 @@ import (
 // "*" for every tool, which cannot carry argument constraints) once, with
 // argument constraints that are JSON Schema fragments the validator
 // enforces (no $ref, $defs, $schema or $id: they are merged into the
-// tool's schema), egress patterns, positive limits and a rate such as
-// "30/min". Whether the named tools exist and whether the role only
-// narrows them is checked by [LoadDir], which sees the tools.
+// tool's schema), egress patterns, positive limits, a rate such as
+// "30/min", and mounts (a host directory, resolved against the manifest's
+// directory, at an absolute, clean sandbox path, each path once; none on
+// "*"). Whether the named tools exist, whether the role only narrows them,
+// whether they declare the mounted paths and whether the host directories
+// exist is checked by [LoadDir], which sees the tools and the disk.
 func ParseRole(data []byte, file string) (*Role, error) {
 	ps := &problems{file: file}
 	var r *Role
@@ -77,11 +82,57 @@ func roleFromDocument(d *document, ps *problems) *Role {
 			rt.Arguments = nil
 		}
 		checkEgressList(field+".egress", rt.Egress, ps)
+		checkMounts(field, &r, rt, ps)
 	}
 	if len(ps.list) > before {
 		return nil
 	}
 	return &r
+}
+
+// checkMounts checks an entry's mounts and resolves their host paths
+// against the role manifest's directory.
+func checkMounts(field string, r *Role, rt *RoleTool, ps *problems) {
+	if rt.Name == "*" && len(rt.Mounts) > 0 {
+		ps.add(field+".mounts", "\"*\" stands for every tool, so it cannot mount directories; add an entry for the tool")
+		return
+	}
+	seen := map[string]bool{}
+	for j := range rt.Mounts {
+		m := &rt.Mounts[j]
+		f := fmt.Sprintf("%s.mounts[%d]", field, j)
+		if why := checkGuestPath(m.Guest); why != "" {
+			ps.add(f+".guest", why)
+		} else if seen[m.Guest] {
+			ps.add(f+".guest", fmt.Sprintf("%q is mounted twice", m.Guest))
+		}
+		seen[m.Guest] = true
+		switch {
+		case m.Host == "":
+			ps.add(f+".host", "required: a host directory, relative to this manifest's directory")
+		case len(m.Host) > maxMountPathBytes:
+			ps.add(f+".host", fmt.Sprintf("is longer than %d bytes", maxMountPathBytes))
+		case strings.ContainsRune(m.Host, 0) || hiddenChar(m.Host) != "":
+			ps.add(f+".host", fmt.Sprintf("%q has a character a path cannot have", clip(m.Host)))
+		default:
+			host := filepath.FromSlash(m.Host)
+			if !filepath.IsAbs(host) {
+				base := "."
+				if r.File != "" {
+					base = filepath.Dir(r.File)
+				}
+				host = filepath.Join(base, host)
+			}
+			abs, err := filepath.Abs(host)
+			if err != nil {
+				ps.add(f+".host", "cannot resolve: "+err.Error())
+			}
+			m.abs = abs
+		}
+	}
+	if len(rt.Mounts) == 0 {
+		rt.Mounts = nil
+	}
 }
 
 // MarshalJSON encodes the entry like encoding/json would, except that an

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,7 +42,8 @@ const (
 // errors. Then every field is checked (name, semantic version, runtime
 // with exactly one of wasm or plugin and a lower-case hex SHA-256, input
 // schema as [CompileSchema] requires, egress patterns, secret names,
-// limits, risk, cost, hidden characters in descriptions).
+// mount paths (absolute, clean, each once), limits, risk, cost, hidden
+// characters in descriptions).
 //
 // The error is a [*LoadError] listing every problem found, each naming
 // the file and the field, e.g.
@@ -130,6 +132,19 @@ func toolFromDocument(d *document, ps *problems) *Tool {
 	if len(t.Requires.Secrets) == 0 {
 		t.Requires.Secrets = nil
 	}
+	seen = map[string]bool{}
+	for i, g := range t.Requires.Mounts {
+		field := fmt.Sprintf("requires.mounts[%d]", i)
+		if why := checkGuestPath(g); why != "" {
+			ps.add(field, why)
+		} else if seen[g] {
+			ps.add(field, fmt.Sprintf("%q is listed twice", g))
+		}
+		seen[g] = true
+	}
+	if len(t.Requires.Mounts) == 0 {
+		t.Requires.Mounts = nil
+	}
 	switch t.Risk {
 	case "", RiskLow, RiskMedium, RiskHigh:
 		if d.has("risk") && t.Risk == "" {
@@ -207,6 +222,25 @@ func checkEgressList(field string, list []string, ps *problems) {
 		}
 		seen[e] = true
 	}
+}
+
+// maxMountPathBytes bounds a mount path, host or guest.
+const maxMountPathBytes = 1024
+
+// checkGuestPath returns why g is not a mount path inside the sandbox, or
+// "".
+func checkGuestPath(g string) string {
+	switch {
+	case g == "":
+		return "must not be empty"
+	case len(g) > maxMountPathBytes:
+		return fmt.Sprintf("is longer than %d bytes", maxMountPathBytes)
+	case strings.ContainsRune(g, 0) || hiddenChar(g) != "" || strings.ContainsRune(g, '\\'):
+		return fmt.Sprintf("%q has a character a sandbox path cannot have", clip(g))
+	case !strings.HasPrefix(g, "/") || path.Clean(g) != g:
+		return fmt.Sprintf("%q is not an absolute, clean path such as /data", clip(g))
+	}
+	return ""
 }
 
 // checkText refuses hidden characters in text shown to people or models.

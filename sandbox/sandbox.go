@@ -124,9 +124,11 @@ type Result struct {
 }
 
 // EgressAttempt records one attempt by a tool to reach the network or a
-// mounted file outside its grant.
+// mounted file outside its grant. A file entry has Host "file", Path set
+// (the path as the tool named it, inside the sandbox) and no Port.
 type EgressAttempt struct {
 	Host     string `json:"host"`
+	Path     string `json:"path,omitempty"` // file entries only
 	Port     int    `json:"port,omitempty"`
 	Address  string `json:"address,omitempty"` // resolved address actually dialled, if any
 	Allowed  bool   `json:"allowed"`

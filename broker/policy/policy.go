@@ -39,6 +39,7 @@ type Grant struct {
 	schema      *manifests.Schema
 	schemaRaw   json.RawMessage
 	egress      []string
+	mounts      []manifests.Mount
 	limits      Limits
 	rate        *manifests.Rate
 }
@@ -58,6 +59,11 @@ func (g *Grant) InputSchema() json.RawMessage { return g.schemaRaw }
 
 // Egress returns the destinations the grant allows (a copy).
 func (g *Grant) Egress() []string { return slices.Clone(g.egress) }
+
+// Mounts returns the host directories the grant mounts read-only, each at
+// a path the tool declares (a copy; [manifests.Mount.HostPath] is the
+// absolute host directory). A "*" entry mounts nothing.
+func (g *Grant) Mounts() []manifests.Mount { return slices.Clone(g.mounts) }
 
 // Limits returns the effective limits.
 func (g *Grant) Limits() Limits { return g.limits }
@@ -141,6 +147,7 @@ func newGrant(role string, tool *manifests.Tool, entry manifests.RoleTool, defau
 		rate:      entry.Rate,
 		limits:    tighten(defaults, tool.Limits, entry.Limits),
 	}
+	g.mounts = slices.Clone(entry.Mounts)
 	g.egress = slices.Clone(tool.Requires.Egress)
 	if entry.Egress != nil {
 		// The loader has checked the subset relation; the role's list is

@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/egress"
 )
 
 // Causes of a call's cancellation, so the outcome is read from what the
@@ -66,8 +67,10 @@ func newProgram(r *Runner, tool string, compiled wazero.CompiledModule, layout m
 // stdin, under inv.Limits.
 //
 // The guest sees: the argument bytes on stdin, exactly as given; no
-// command-line arguments; inv.Env as its whole environment; no files; no
-// network; real wall and monotonic clocks; sleeps that end with the call;
+// command-line arguments; inv.Env as its whole environment; inv.Mounts,
+// read-only, as its only files (pre-opened directories fd 3, 4, ... in
+// order); toolwarden.http_request_v1 under inv.Egress as its only network;
+// real wall and monotonic clocks; sleeps that end with the call;
 // crypto/rand as its random source. Its stdout is kept up to
 // Limits.OutputBytes (one more byte fails the call), its stderr up to
 // Limits.MaxStderrBytes (the rest is dropped), its linear memory is capped
@@ -84,14 +87,23 @@ func newProgram(r *Runner, tool string, compiled wazero.CompiledModule, layout m
 // returns ctx's error, uncoded. Once the module ran, the [*sandbox.Result]
 // is returned with the error too, carrying stderr, duration and peak memory.
 //
-// Invocation.Egress is accepted but grants nothing here: this runner gives
-// the guest no network at all. Invocation.Mounts is refused.
+// Result.Egress lists, in order, every request the guest made through the
+// host module (allowed or refused, with address and bytes) and every file
+// access a mount refused (Host [FileHost], Path, Reason one of the CodeFS
+// codes). A refused request or file access does not fail the call by
+// itself: the guest gets the refusal (an error reply, EPERM or EROFS) and
+// decides; a tool that gives up reports it as a tool error.
+//
+// An Invocation whose Egress patterns do not parse, or whose Mounts are
+// not absolute host directories at distinct absolute guest paths, is
+// refused with an uncoded error before anything runs.
 func (p *Program) Run(ctx context.Context, inv sandbox.Invocation) (*sandbox.Result, error) {
 	if err := inv.Limits.Validate(); err != nil {
 		return nil, fmt.Errorf("wasm: run %s: %w", p.tool, err)
 	}
-	if len(inv.Mounts) > 0 {
-		return nil, fmt.Errorf("wasm: run %s: Invocation.Mounts is not supported by the wasm runner", p.tool)
+	allow, err := egress.ParseAllowlist(inv.Egress)
+	if err != nil {
+		return nil, fmt.Errorf("wasm: run %s: Invocation.Egress: %w", p.tool, err)
 	}
 	for k, v := range inv.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
@@ -115,6 +127,17 @@ func (p *Program) Run(ctx context.Context, inv sandbox.Invocation) (*sandbox.Res
 		}
 	}
 
+	mounts, err := openMounts(inv.Mounts)
+	if err != nil {
+		return nil, fmt.Errorf("wasm: run %s: %w", p.tool, err)
+	}
+	defer closeMounts(mounts)
+	st := &callState{base: p.runner.egress}
+	st.base.Allow = allow
+	for _, m := range mounts {
+		st.mounts = append(st.mounts, m.guest)
+	}
+
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	callCtx, cancelTimeout := context.WithTimeoutCause(callCtx, inv.Limits.Timeout, errTimedOut)
@@ -133,9 +156,12 @@ func (p *Program) Run(ctx context.Context, inv sandbox.Invocation) (*sandbox.Res
 	for _, k := range slices.Sorted(maps.Keys(inv.Env)) {
 		cfg = cfg.WithEnv(k, inv.Env[k])
 	}
+	if len(mounts) > 0 {
+		cfg = cfg.WithFSConfig(fsConfig(st, mounts))
+	}
 
 	began := time.Now()
-	mod, err := p.instantiate(experimental.WithMemoryAllocator(callCtx, mem), cfg)
+	mod, err := p.instantiate(experimental.WithMemoryAllocator(withState(callCtx, st), mem), cfg)
 	if mod != nil {
 		_ = mod.Close(context.Background()) // no-op when _start exited
 	}
@@ -144,6 +170,7 @@ func (p *Program) Run(ctx context.Context, inv sandbox.Invocation) (*sandbox.Res
 		StderrTruncated: stderr.truncated,
 		Duration:        time.Since(began),
 		PeakMemoryBytes: int64(mem.peak.Load()),
+		Egress:          st.result(),
 	}
 	if err := p.outcome(ctx, callCtx, res, stdout, mem, mod, err); err != nil {
 		p.runner.logger.Debug("wasm call failed", "tool", p.tool, "error", err, "duration", res.Duration)

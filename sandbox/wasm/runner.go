@@ -20,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/egress"
 )
 
 // maxModuleBytes caps the size of a module file Prepare reads.
@@ -36,6 +37,12 @@ type Config struct {
 	// Logger receives load-time messages (one per prepared module) and a
 	// debug line per failed call. nil discards them.
 	Logger *slog.Logger
+	// Egress configures the egress client of every call that uses
+	// toolwarden.http_request_v1: resolver, TLS and per-call caps. Its
+	// Allow field is ignored (a call's grant is its Invocation.Egress);
+	// zero fields take package egress's defaults, a nil Resolver is
+	// net.DefaultResolver. A negative cap is an error.
+	Egress egress.Config
 }
 
 // Runner runs WebAssembly tools (WASI preview1 command modules) under
@@ -49,10 +56,11 @@ type Config struct {
 // page limit, so a module is compiled exactly once whatever limits its
 // callers have. Close closes every [Program] the Runner prepared.
 type Runner struct {
-	logger   *slog.Logger
-	cache    wazero.CompilationCache
-	rt       wazero.Runtime
-	wasiDefs map[string]api.FunctionDefinition // what imports may name
+	logger  *slog.Logger
+	egress  egress.Config
+	cache   wazero.CompilationCache
+	rt      wazero.Runtime
+	imports map[string]map[string]api.FunctionDefinition // module → name → what imports may name
 
 	mu       sync.Mutex // guards following
 	closed   bool
@@ -62,11 +70,20 @@ type Runner struct {
 var _ sandbox.Runner = (*Runner)(nil)
 
 // New starts a wazero runtime with the compiler engine, the compilation
-// cache of cfg and the WASI preview1 host functions.
+// cache of cfg, the WASI preview1 host functions and the toolwarden host
+// module.
 func New(cfg Config) (*Runner, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	eg := cfg.Egress
+	eg.Allow = &egress.Allowlist{}
+	if _, err := egress.New(eg); err != nil {
+		return nil, fmt.Errorf("wasm: Config.Egress: %w", err)
+	}
+	if eg.TLSConfig != nil {
+		eg.TLSConfig = eg.TLSConfig.Clone()
 	}
 	var cache wazero.CompilationCache
 	if cfg.CacheDir == "" {
@@ -86,16 +103,28 @@ func New(cfg Config) (*Runner, error) {
 		WithCompilationCache(cache).
 		WithDebugInfoEnabled(false) // traps name functions; DWARF would cost compile time and memory
 	rt := wazero.NewRuntimeWithConfig(ctx, rtc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	// The listener records the paths WASI refuses before any file system
+	// sees them (see pathListeners).
+	wasiCtx := experimental.WithFunctionListenerFactory(ctx, pathListeners{})
+	if _, err := wasi_snapshot_preview1.Instantiate(wasiCtx, rt); err != nil {
 		_ = rt.Close(ctx)
 		_ = cache.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiate WASI: %w", err)
 	}
+	if err := instantiateHost(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		_ = cache.Close(ctx)
+		return nil, fmt.Errorf("wasm: instantiate the %s host module: %w", HostModule, err)
+	}
 	return &Runner{
-		logger:   logger,
-		cache:    cache,
-		rt:       rt,
-		wasiDefs: rt.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions(),
+		logger: logger,
+		egress: eg,
+		cache:  cache,
+		rt:     rt,
+		imports: map[string]map[string]api.FunctionDefinition{
+			wasi_snapshot_preview1.ModuleName: rt.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions(),
+			HostModule:                        rt.Module(HostModule).ExportedFunctionDefinitions(),
+		},
 		programs: map[*Program]struct{}{},
 	}, nil
 }
@@ -125,7 +154,8 @@ func (r *Runner) Kind() string { return "wasm" }
 // spec.SHA256 on exactly the bytes it compiles, compiles it (or loads it
 // from the compilation cache) and checks that it is a WASI preview1 command
 // this runner can link: an exported _start and function imports from
-// wasi_snapshot_preview1 only.
+// wasi_snapshot_preview1 and the toolwarden host module only, with the
+// signatures this runner provides.
 //
 // A digest mismatch is a [*sandbox.Error] with code
 // [sandbox.CodeDigestMismatch]; any other failure to read, compile or link
@@ -206,8 +236,8 @@ func (r *Runner) check(compiled wazero.CompiledModule, bin []byte) (moduleLayout
 	}
 	for _, f := range compiled.ImportedFunctions() {
 		mod, name, _ := f.Import()
-		host, ok := r.wasiDefs[name]
-		if mod != wasi_snapshot_preview1.ModuleName || !ok {
+		host, ok := r.imports[mod][name]
+		if !ok {
 			return moduleLayout{}, fmt.Errorf("the module imports %s.%s, which the wasm sandbox does not provide", mod, name)
 		}
 		if !slices.Equal(f.ParamTypes(), host.ParamTypes()) || !slices.Equal(f.ResultTypes(), host.ResultTypes()) {

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,12 +33,14 @@ var shared struct {
 // goPackages lists every Go package the tests run as wasm, by the name
 // goProgram knows it by.
 var goPackages = map[string]string{
-	"echo": "./tools/echo",
-	"jq":   "./tools/jq",
+	"echo":      "./tools/echo",
+	"jq":        "./tools/jq",
+	"httpfetch": "./tools/httpfetch",
+	"fsread":    "./tools/fsread",
 }
 
 func init() {
-	for _, f := range []string{"loop", "membomb", "flood", "trap", "garbage", "counter", "fsprobe", "envprobe"} {
+	for _, f := range []string{"loop", "membomb", "flood", "trap", "garbage", "counter", "fsprobe", "envprobe", "hostprobe"} {
 		goPackages[f] = "./sandbox/wasm/testdata/fixtures/" + f
 	}
 }
@@ -122,7 +126,7 @@ func withoutRace(goflags string) string {
 
 func sharedRunner(t testing.TB) *Runner {
 	t.Helper()
-	shared.once.Do(func() { shared.r, shared.err = New(Config{CacheDir: testCacheDir}) })
+	shared.once.Do(func() { shared.r, shared.err = New(Config{CacheDir: testCacheDir, Egress: testEgress}) })
 	if shared.err != nil {
 		t.Fatalf("New: %v", shared.err)
 	}
@@ -534,6 +538,18 @@ func TestNoFilesystem(t *testing.T) {
 			t.Errorf("fsprobe %s = %q, want an error (no filesystem)", what, outcome)
 		}
 	}
+	// Every path the guest asked for is in the record, refused: a Go guest
+	// sends a path under no mount against descriptor -1.
+	want := map[string]bool{"/etc/passwd": true, "/etc/hostname": true, "/passwd": true, "/": true, "/tmp/toolwarden-fsprobe": true}
+	for _, e := range res.Egress {
+		if e.Host != FileHost || e.Allowed || e.Reason != CodeFSEscape {
+			t.Errorf("Run(fsprobe) Egress entry %+v, want a refused file access with reason %s", e, CodeFSEscape)
+		}
+		delete(want, e.Path)
+	}
+	if len(want) > 0 {
+		t.Errorf("Run(fsprobe) Egress = %+v, missing refused paths %v", res.Egress, slices.Sorted(maps.Keys(want)))
+	}
 }
 
 func TestConcurrentRuns(t *testing.T) {
@@ -603,7 +619,12 @@ func TestInvalidInvocations(t *testing.T) {
 		inv  sandbox.Invocation
 	}{
 		{"zero limits", sandbox.Invocation{Args: []byte(`{}`)}},
-		{"mounts", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Mounts: []sandbox.Mount{{Host: "/", Guest: "/"}}}},
+		{"relative host mount", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Mounts: []sandbox.Mount{{Host: "data", Guest: "/data"}}}},
+		{"relative guest mount", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Mounts: []sandbox.Mount{{Host: t.TempDir(), Guest: "data"}}}},
+		{"unclean guest mount", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Mounts: []sandbox.Mount{{Host: t.TempDir(), Guest: "/data/../etc"}}}},
+		{"guest mounted twice", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Mounts: []sandbox.Mount{{Host: t.TempDir(), Guest: "/data"}, {Host: t.TempDir(), Guest: "/data"}}}},
+		{"missing host directory", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Mounts: []sandbox.Mount{{Host: filepath.Join(t.TempDir(), "missing"), Guest: "/data"}}}},
+		{"bad egress pattern", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Egress: []string{"127.0.0.1"}}},
 		{"env key with =", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Env: map[string]string{"A=B": "c"}}},
 		{"env value with NUL", sandbox.Invocation{Args: []byte(`{}`), Limits: limits(), Env: map[string]string{"A": "b\x00c"}}},
 	} {

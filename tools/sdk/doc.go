@@ -22,7 +22,9 @@
 //   - The tool receives its arguments on stdin: exactly one JSON object, byte
 //     for byte as the broker validated it, then end of file. It receives no
 //     command-line arguments, no environment except the secrets its manifest
-//     declares, no filesystem and no network.
+//     declares, no files except the directories its grant mounts read-only
+//     ([Mounts], [Open]) and no network except requests the broker makes
+//     for it under its egress grant ([Fetch]).
 //   - The tool writes exactly one JSON object to stdout, then exits with
 //     status 0: {"result": VALUE} on success, where VALUE is any JSON value,
 //     or {"error": "MESSAGE"} for a failure the tool wants to report. The
@@ -43,10 +45,20 @@
 // duplicate keys at any depth, and trailing data, so a tool reads exactly
 // the view of the arguments the broker's policy checked.
 //
+// # Network and files (GOOS=wasip1)
+//
+// [Fetch] calls the host function toolwarden.http_request_v1 (ABI v1, see
+// package sandbox/wasm): the broker checks the request against the call's
+// grant, makes it, follows redirects (each hop checked) and records it in
+// the call's audit record. [Open] sends a path to the broker's file system
+// as given, uncleaned, so the broker alone decides what is inside a mount
+// and records what it refuses. Outside GOOS=wasip1 both fail.
+//
 // # What it does not do
 //
 // Package sdk imports only the standard library and builds for any GOOS, so
-// it can be tested on the host. It does not validate arguments against the
+// it can be tested on the host. It does not import net/http (a tool that
+// needs an http.Client wraps [Fetch] itself), so tools stay small. It does not validate arguments against the
 // tool's input schema (the broker does), and it does not recover panics: a
 // panicking tool exits non-zero and the call fails with sandbox.exit.
 package sdk

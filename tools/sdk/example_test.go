@@ -1,6 +1,7 @@
 package sdk_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -21,4 +22,16 @@ func ExampleDecode() {
 	// Output:
 	// Lyon <nil>
 	// decode arguments: unknown field "CITY"
+}
+
+func ExampleFetch() {
+	// Inside a tool built with GOOS=wasip1 the broker makes the request under
+	// the call's egress grant; anywhere else there is no broker to ask.
+	res, err := sdk.Fetch(context.Background(), sdk.HTTPRequest{URL: "https://en.wikipedia.org/wiki/Go_(programming_language)"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Status, res.Header("Content-Type"))
+	// Output: sandbox.egress_denied: network access goes through the toolwarden host module, which exists only under GOOS=wasip1
 }

@@ -1,0 +1,283 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"unicode/utf8"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/egress"
+)
+
+// The toolwarden host module, ABI v1 (see the package documentation).
+const (
+	HostModule      = "toolwarden"      // module name a tool imports from
+	HTTPRequestName = "http_request_v1" // (req_ptr, req_len, out_ptr, out_cap i32) -> i32
+	HTTPReplyName   = "http_reply_v1"   // (out_ptr, out_cap i32) -> i32
+)
+
+// Negative results of the host functions. Every other outcome, including
+// a malformed request, is a reply.
+const (
+	ResultFault       = -1 // a pointer and length outside the guest's memory
+	ResultNoReply     = -2 // http_reply_v1 with no reply waiting
+	ResultShortBuffer = -3 // http_reply_v1 with a buffer smaller than the reply; the reply stays
+)
+
+const (
+	// maxRequestJSONBytes caps one request as read from guest memory; the
+	// egress client caps the request bytes of a call far lower by default.
+	maxRequestJSONBytes = 16 << 20
+	// maxReplyBytes keeps a reply's length a positive int32.
+	maxReplyBytes = math.MaxInt32
+)
+
+// hostReply is the reply of http_request_v1: a response, an error, or
+// both (a response cut at the call's byte cap). It has the shape of the
+// plugin egress proxy's reply.
+type hostReply struct {
+	Response *egress.Response `json:"response,omitempty"`
+	Error    *hostError       `json:"error,omitempty"`
+}
+
+type hostError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// instantiateHost instantiates the toolwarden host module in rt.
+func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
+	i32 := api.ValueTypeI32
+	_, err := rt.NewHostModuleBuilder(HostModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(httpRequest), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("req_ptr", "req_len", "out_ptr", "out_cap").
+		WithResultNames("len").
+		Export(HTTPRequestName).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(httpReply), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("out_ptr", "out_cap").
+		WithResultNames("len").
+		Export(HTTPReplyName).
+		Instantiate(ctx)
+	return err
+}
+
+// httpRequest is toolwarden.http_request_v1: it reads a request from guest
+// memory, makes it through the call's egress client and writes the reply
+// to the guest's buffer if it fits, else keeps it for http_reply_v1.
+func httpRequest(ctx context.Context, mod api.Module, stack []uint64) {
+	reqPtr, reqLen := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
+	outPtr, outCap := api.DecodeU32(stack[2]), api.DecodeU32(stack[3])
+	st := stateFrom(ctx)
+	mem := mod.Memory()
+	if st == nil || mem == nil {
+		stack[0] = api.EncodeI32(ResultFault)
+		return
+	}
+	st.setPending(nil)
+	if _, ok := mem.Read(outPtr, outCap); !ok {
+		stack[0] = api.EncodeI32(ResultFault)
+		return
+	}
+	var reply []byte
+	if reqLen > maxRequestJSONBytes {
+		reply = errorReply(&sandbox.Error{Code: egress.CodeRequestTooLarge, Public: fmt.Sprintf("the request is larger than %d bytes", maxRequestJSONBytes)})
+	} else {
+		data, ok := mem.Read(reqPtr, reqLen)
+		if !ok {
+			stack[0] = api.EncodeI32(ResultFault)
+			return
+		}
+		reply = st.do(ctx, data)
+	}
+	if len(reply) <= int(outCap) {
+		mem.Write(outPtr, reply) // in range: checked above, and memory never shrinks
+	} else {
+		st.setPending(reply)
+	}
+	stack[0] = api.EncodeI32(int32(len(reply)))
+}
+
+// httpReply is toolwarden.http_reply_v1: it hands over the reply that did
+// not fit the buffer given to http_request_v1.
+func httpReply(ctx context.Context, mod api.Module, stack []uint64) {
+	outPtr, outCap := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
+	st := stateFrom(ctx)
+	mem := mod.Memory()
+	if st == nil || mem == nil {
+		stack[0] = api.EncodeI32(ResultFault)
+		return
+	}
+	if _, ok := mem.Read(outPtr, outCap); !ok {
+		stack[0] = api.EncodeI32(ResultFault)
+		return
+	}
+	reply := st.takePending()
+	switch {
+	case reply == nil:
+		stack[0] = api.EncodeI32(ResultNoReply)
+	case len(reply) > int(outCap):
+		st.setPending(reply)
+		stack[0] = api.EncodeI32(ResultShortBuffer)
+	default:
+		mem.Write(outPtr, reply)
+		stack[0] = api.EncodeI32(int32(len(reply)))
+	}
+}
+
+// do decodes and makes one request and returns the encoded reply.
+func (st *callState) do(ctx context.Context, data []byte) []byte {
+	req, err := decodeHTTPRequest(data)
+	if err != nil {
+		return errorReply(&sandbox.Error{Code: egress.CodeInvalidRequest, Public: err.Error()})
+	}
+	client, err := st.egressClient()
+	if err != nil {
+		return errorReply(err)
+	}
+	res, err := client.Do(ctx, req)
+	st.syncAttempts()
+	rep := hostReply{Response: res}
+	if err != nil {
+		rep.Error = replyError(err)
+	}
+	out, err := json.Marshal(rep)
+	if err != nil {
+		return errorReply(fmt.Errorf("encode reply: %w", err))
+	}
+	if len(out) > maxReplyBytes {
+		return errorReply(&sandbox.Error{Code: egress.CodeResponseTooLarge, Public: "the reply does not fit in 2 GiB"})
+	}
+	return out
+}
+
+func replyError(err error) *hostError {
+	if se, ok := errors.AsType[*sandbox.Error](err); ok {
+		return &hostError{Code: se.Code, Message: se.Public}
+	}
+	return &hostError{Code: "internal", Message: "internal error"}
+}
+
+func errorReply(err error) []byte {
+	out, _ := json.Marshal(hostReply{Error: replyError(err)}) // strings always encode
+	return out
+}
+
+// requestKeys are the members of an egress ABI v1 request.
+var requestKeys = map[string]bool{"method": true, "url": true, "headers": true, "body": true}
+
+// decodeHTTPRequest decodes one egress ABI v1 request strictly: one JSON
+// object with exactly the member names of [egress.Request] (case
+// sensitive), each at most once, no duplicate names in "headers", valid
+// UTF-8, nothing after the object. Its messages are safe to show the tool.
+func decodeHTTPRequest(data []byte) (egress.Request, error) {
+	if err := checkRequestKeys(data); err != nil {
+		return egress.Request{}, err
+	}
+	var req egress.Request
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return egress.Request{}, fmt.Errorf("the request is not valid: %s", jsonProblem(err))
+	}
+	return req, nil
+}
+
+// checkRequestKeys walks the request's top level and its "headers" object.
+func checkRequestKeys(data []byte) error {
+	if !utf8.Valid(data) {
+		return errors.New("the request is not valid UTF-8")
+	}
+	if !json.Valid(data) {
+		return errors.New("the request is not valid JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if tok, _ := dec.Token(); tok != json.Delim('{') {
+		return errors.New("the request is not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return errors.New("the request is not valid JSON")
+		}
+		key, _ := tok.(string)
+		if !requestKeys[key] {
+			return fmt.Errorf("the request has an unknown member %q", truncate(key, 64))
+		}
+		if seen[key] {
+			return fmt.Errorf("the request has member %q twice", key)
+		}
+		seen[key] = true
+		if key != "headers" {
+			if err := skipValue(dec, 1); err != nil {
+				return errors.New("the request is not valid JSON")
+			}
+			continue
+		}
+		if err := checkHeaderKeys(dec); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return errors.New("the request is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("the request has data after the object")
+	}
+	return nil
+}
+
+// checkHeaderKeys reads the "headers" value and refuses a name given twice.
+func checkHeaderKeys(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return errors.New("the request is not valid JSON")
+	}
+	if tok != json.Delim('{') {
+		if d, ok := tok.(json.Delim); ok && d == '[' {
+			return errors.New(`the request's "headers" is not an object`)
+		}
+		return nil // null, or a scalar the decoder refuses with its type
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		ktok, err := dec.Token()
+		if err != nil {
+			return errors.New("the request is not valid JSON")
+		}
+		name, _ := ktok.(string)
+		if seen[name] {
+			return fmt.Errorf("the request has header %q twice", truncate(name, 64))
+		}
+		seen[name] = true
+		if err := skipValue(dec, 1); err != nil {
+			return errors.New("the request is not valid JSON")
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// jsonProblem describes a decoding error without echoing the input.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("member %q has the wrong type (%s)", te.Field, te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return "invalid JSON"
+	}
+	return truncate(err.Error(), 128)
+}
