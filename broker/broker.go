@@ -59,6 +59,12 @@ type Config struct {
 	// requires.secrets; nil means none are available (a tool still runs, with
 	// the variable unset). The map is copied.
 	Secrets map[string]string
+	// Redactor replaces secrets in the arguments and error text of each
+	// audit record before it is hashed. Nil means a redactor with a random
+	// key made by New: its markers then correlate only within this
+	// process, so pass one keyed from a file (audit.LoadHMACKey) to
+	// correlate a secret across restarts.
+	Redactor *audit.Redactor
 	// Logger receives operational logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -78,6 +84,7 @@ type Broker struct {
 	log      *slog.Logger
 	now      func() time.Time
 	rate     *limiter
+	redactor *audit.Redactor
 
 	mu       sync.Mutex // guards following
 	inflight map[string]int
@@ -121,6 +128,10 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	if b.now == nil {
 		b.now = time.Now
+	}
+	b.redactor = cfg.Redactor
+	if b.redactor == nil {
+		b.redactor = audit.NewEphemeralRedactor()
 	}
 	if cfg.KillSwitchFile != "" {
 		b.kill = &KillSwitch{Path: cfg.KillSwitchFile}
@@ -221,7 +232,7 @@ func (b *Broker) CallTool(ctx context.Context, c Call) (*Outcome, error) {
 			rec.Outcome = audit.OutcomeError
 		}
 		rec.Reason = stage.Code
-		rec.Error = stage.Error()
+		rec.Error = b.redactor.RedactString(stage.Error())
 	}
 	if err := b.audit.Append(context.WithoutCancel(ctx), rec); err != nil {
 		b.log.Error("audit append failed; refusing call", "tool", c.Tool, "tenant", c.Principal.Tenant, "err", err)
@@ -243,7 +254,7 @@ func (b *Broker) RecordRefusal(ctx context.Context, c Call, code string, cause e
 	rec.Decision = audit.DecisionDeny
 	rec.Reason = code
 	if cause != nil {
-		rec.Error = cause.Error()
+		rec.Error = b.redactor.RedactString(detail(cause))
 	}
 	if err := b.audit.Append(context.WithoutCancel(ctx), rec); err != nil {
 		return &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable", Err: err}
@@ -313,7 +324,7 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 	if !ok {
 		return nil, &Error{Code: CodeInvalidArgs, Public: "arguments must be a JSON object"}
 	}
-	rec.Arguments = redact(obj, tool.Schema())
+	rec.Arguments = b.redactArguments(obj, tool)
 	g, err := policy.Admit(cands, obj)
 	if err != nil {
 		return nil, fromPolicy(err)
@@ -344,6 +355,7 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 			MaxStderrBytes: DefaultMaxStderrBytes,
 		},
 		Egress: g.Egress(),
+		Mounts: mounts(g.Mounts()),
 		Env:    b.env(tool),
 		Tenant: c.Principal.Tenant,
 	}
@@ -352,7 +364,7 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 	cancel()
 	if res != nil {
 		rec.PeakMemoryBytes = res.PeakMemoryBytes
-		rec.Egress = egress(res.Egress)
+		rec.Egress = b.egress(res.Egress)
 	}
 	if err != nil {
 		return nil, fromSandbox(err)
@@ -415,13 +427,32 @@ func (b *Broker) acquire(tenant string) (func(), *Error) {
 	}, nil
 }
 
-func egress(in []sandbox.EgressAttempt) []audit.Egress {
+// egress converts a call's network and file attempts for the audit log. The
+// host and path are chosen by the tool, so they go through the redactor like
+// any other tool-controlled string.
+func (b *Broker) egress(in []sandbox.EgressAttempt) []audit.Egress {
 	if len(in) == 0 {
 		return nil
 	}
 	out := make([]audit.Egress, len(in))
 	for i, a := range in {
-		out[i] = audit.Egress(a)
+		e := audit.Egress(a)
+		e.Host = b.redactor.RedactString(e.Host)
+		e.Path = b.redactor.RedactString(e.Path)
+		out[i] = e
+	}
+	return out
+}
+
+// mounts turns a grant's mounts into the sandbox's: absolute host
+// directories at the tool's declared paths, read-only.
+func mounts(in []manifests.Mount) []sandbox.Mount {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]sandbox.Mount, len(in))
+	for i, m := range in {
+		out[i] = sandbox.Mount{Host: m.HostPath(), Guest: m.Guest}
 	}
 	return out
 }

@@ -1,5 +1,10 @@
 package broker
 
+import (
+	"errors"
+	"strings"
+)
+
 // Reason codes the broker itself assigns. Runtimes add their own
 // (sandbox.timeout, output.too_large, tool.error, …); every code reaches the
 // client through broker/mcpserver and the audit log unchanged.
@@ -41,3 +46,16 @@ func (e *Error) ReasonCode() string { return e.Code }
 
 // PublicMessage returns the message that is safe to show the caller.
 func (e *Error) PublicMessage() string { return e.Public }
+
+// detail renders err and every cause beneath it for the audit log. Some
+// coded errors (auth's) keep their cause out of Error() so it can never reach
+// a caller; the audit log is where that cause belongs.
+func detail(err error) string {
+	msg := err.Error()
+	for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
+		if m := e.Error(); !strings.Contains(msg, m) {
+			msg += ": " + m
+		}
+	}
+	return msg
+}

@@ -138,12 +138,14 @@ func isCompactJWS(s string) bool {
 	if len(parts) != 3 {
 		return false
 	}
-	for _, p := range parts {
-		if p == "" {
+	for i, p := range parts {
+		// An empty signature is the unsecured form ("alg": "none"): treat
+		// it as a JWT so the refusal names the algorithm.
+		if p == "" && i < 2 {
 			return false
 		}
-		for i := 0; i < len(p); i++ {
-			c := p[i]
+		for j := 0; j < len(p); j++ {
+			c := p[j]
 			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '_' {
 				return false
 			}

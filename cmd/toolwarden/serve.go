@@ -53,6 +53,16 @@ Logs go to stderr; stdout is the MCP stream under --stdio.`,
 			if addr == "" {
 				addr = "127.0.0.1:8808"
 			}
+			// Listen before building the resource URL, so the metadata and
+			// every WWW-Authenticate name the bound port (--listen :0).
+			var ln net.Listener
+			if !stdio {
+				if ln, err = net.Listen("tcp", addr); err != nil {
+					return &exitError{code: 2, msg: "toolwarden serve: " + err.Error()}
+				}
+				defer ln.Close()
+				addr = ln.Addr().String()
+			}
 			resource := s.cfg.HTTP.ResourceURL
 			if resource == "" {
 				resource = "http://" + addr + "/mcp"
@@ -75,7 +85,7 @@ Logs go to stderr; stdout is the MCP stream under --stdio.`,
 			if stdio {
 				return serveStdio(ctx, srv, authn, logger)
 			}
-			return serveHTTP(ctx, srv, addr, logger)
+			return serveHTTP(ctx, srv, ln, logger)
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "toolwarden.yaml to load (required)")
@@ -117,11 +127,7 @@ func serveStdio(ctx context.Context, srv *mcpserver.Server, authn *auth.Authenti
 	return nil
 }
 
-func serveHTTP(ctx context.Context, srv *mcpserver.Server, addr string, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return &exitError{code: 2, msg: "toolwarden serve: " + err.Error()}
-	}
+func serveHTTP(ctx context.Context, srv *mcpserver.Server, ln net.Listener, logger *slog.Logger) error {
 	hs := srv.HTTPServer(ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -47,17 +49,25 @@ func openStack(ctx context.Context, cfgPath string, logger *slog.Logger) (*stack
 	runners := []sandbox.Runner{s.wasm}
 	if needs := pluginTools(set); len(needs) > 0 {
 		if err := plugin.Available(false); err != nil {
-			s.close(ctx)
-			return nil, fmt.Errorf("tools %v run as isolated plugins, which this host cannot do: %w", needs, err)
+			// Fail closed, loudly: the tools are withdrawn (not listed, not
+			// callable), never run without their confinement.
+			logger.Error("plugin tools withdrawn: this host cannot isolate plugins", "tools", needs, "reason", err)
+			set = withoutTools(set, needs)
+		} else {
+			s.plugin, err = plugin.New(plugin.Config{Logger: logger})
+			if err != nil {
+				s.close(ctx)
+				return nil, fmt.Errorf("start plugin runtime: %w", err)
+			}
+			runners = append(runners, s.plugin)
 		}
-		s.plugin, err = plugin.New(plugin.Config{Logger: logger})
-		if err != nil {
-			s.close(ctx)
-			return nil, fmt.Errorf("start plugin runtime: %w", err)
-		}
-		runners = append(runners, s.plugin)
 	}
-	s.log, err = audit.Open(cfg.auditPath(), audit.Options{})
+	opts, redactor, err := auditOptions(cfg, logger)
+	if err != nil {
+		s.close(ctx)
+		return nil, err
+	}
+	s.log, err = audit.Open(cfg.auditPath(), opts)
 	if err != nil {
 		s.close(ctx)
 		return nil, fmt.Errorf("open audit log: %w", err)
@@ -75,6 +85,7 @@ func openStack(ctx context.Context, cfgPath string, logger *slog.Logger) (*stack
 		MaxConcurrentPerTenant: cfg.MaxConcurrentPerTenant,
 		KillSwitchFile:         cfg.path(cfg.KillSwitch, ""),
 		Secrets:                secrets,
+		Redactor:               redactor,
 		Logger:                 logger,
 	})
 	if err != nil {
@@ -115,5 +126,20 @@ func pluginTools(set *manifests.Set) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// withoutTools returns a copy of set without the named tools and without the
+// role entries that grant them by name.
+func withoutTools(set *manifests.Set, names []string) *manifests.Set {
+	out := &manifests.Set{Tools: maps.Clone(set.Tools), Roles: make(map[string]*manifests.Role, len(set.Roles)), Hash: set.Hash}
+	for _, n := range names {
+		delete(out.Tools, n)
+	}
+	for name, r := range set.Roles {
+		cp := *r
+		cp.Tools = slices.DeleteFunc(slices.Clone(r.Tools), func(t manifests.RoleTool) bool { return slices.Contains(names, t.Name) })
+		out.Roles[name] = &cp
+	}
 	return out
 }
