@@ -4,9 +4,10 @@ GO        ?= go
 BUILD     := build
 BIN       := $(BUILD)/toolwarden
 WASM      := $(BUILD)/wasm
+PLUGINS   := $(BUILD)/plugins
 WASMFLAGS := -trimpath -buildvcs=false
 QUICKSTART := examples/quickstart
-TOOLS     := echo jq
+TOOLS     := echo jq httpfetch fsread
 FIXTURES  := $(notdir $(wildcard sandbox/wasm/testdata/fixtures/*))
 # Packages where data races would be security bugs run under -race.
 RACE_PKGS := ./broker/... ./sandbox/...
@@ -19,16 +20,18 @@ help: ## list the targets
 build: ## build the toolwarden binary into build/
 	$(GO) build -trimpath -o $(BIN) ./cmd/toolwarden
 
-tools: build ## build the wasm tools and fixtures, and pin the quickstart manifests to them
-	@mkdir -p $(WASM)
+tools: build ## build the wasm tools, fixtures and plugin tools, and pin the quickstart manifests to them
+	@mkdir -p $(WASM) $(PLUGINS)
 	@for t in $(TOOLS); do \
 		GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $(WASM)/$$t.wasm ./tools/$$t || exit 1; \
 	done
 	@for f in $(FIXTURES); do \
 		GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $(WASM)/$$f.wasm ./sandbox/wasm/testdata/fixtures/$$f || exit 1; \
 	done
-	@$(BIN) manifest pin $(foreach t,$(TOOLS),$(QUICKSTART)/manifests/$(t).yaml)
-	@echo "built $(TOOLS) and $(words $(FIXTURES)) fixtures into $(WASM)"
+	@CGO_ENABLED=0 $(GO) build $(WASMFLAGS) -o $(PLUGINS)/sqlitequery ./tools/sqlitequery
+	@$(PLUGINS)/sqlitequery -generate $(QUICKSTART)/data/sample.db
+	@$(BIN) manifest pin $(foreach t,$(TOOLS) sqlitequery,$(QUICKSTART)/manifests/$(t).yaml)
+	@echo "built $(TOOLS) and $(words $(FIXTURES)) fixtures into $(WASM), sqlitequery into $(PLUGINS)"
 
 run: tools ## run the quickstart: example calls through the full pipeline, then the audit log
 	@./examples/quickstart/run.sh $(BIN)

@@ -20,12 +20,12 @@ type rule struct {
 
 var (
 	runtimes = map[string]string{
-		"github.com/tetratelabs/wazero":     "runtimes reach the broker as sandbox.Runner",
-		"github.com/hashicorp/go-plugin":    "runtimes reach the broker as sandbox.Runner",
-		mod + "/sandbox/wasm":               "runtimes reach the broker as sandbox.Runner",
-		mod + "/sandbox/plugin":             "runtimes reach the broker as sandbox.Runner",
-		mod + "/cmd":                        "nothing imports cmd",
-		"github.com/mark3labs/mcp-go":       "only broker/mcpserver speaks MCP",
+		"github.com/tetratelabs/wazero":  "runtimes reach the broker as sandbox.Runner",
+		"github.com/hashicorp/go-plugin": "runtimes reach the broker as sandbox.Runner",
+		mod + "/sandbox/wasm":            "runtimes reach the broker as sandbox.Runner",
+		mod + "/sandbox/plugin":          "runtimes reach the broker as sandbox.Runner",
+		mod + "/cmd":                     "nothing imports cmd",
+		"github.com/mark3labs/mcp-go":    "only broker/mcpserver speaks MCP",
 	}
 	ours = map[string]string{mod + "/": "this package is a leaf: it imports none of ours"}
 )

@@ -15,6 +15,8 @@ if [ ! -s "$keyfile" ]; then
   (umask 077; "$bin" keys add --config "$cfg" --tenant demo --subject alice --roles analyst --expires 720h >"$keyfile")
 fi
 key=$(cat "$keyfile")
+# The audit log's checkpoint-signing and HMAC keys, made once (never overwritten).
+[ -s "$here/audit-signing.key" ] || "$bin" keys audit-init --config "$cfg" >/dev/null
 url=http://127.0.0.1:8808/mcp
 
 cat <<INFO
@@ -26,6 +28,8 @@ toolwarden quickstart
 Try it from another terminal:
   go run ./examples/clients/go -url $url -key $key -tool echo -args '{"text":"hello"}'
   go run ./examples/clients/go -url $url -key $key -tool jq -args '{"filter":"..","input":{}}'   # denied: role constraint
+  go run ./examples/clients/go -url $url -key $key -tool fsread -args '{"path":"/data/notes","op":"list"}'
+  go run ./examples/clients/go -url $url -key $key -tool fsread -args '{"path":"/data/../../etc/passwd"}'   # refused, and in the audit log
   $bin audit verify $here/audit.log
 
 MCP host configuration (Streamable HTTP):
