@@ -694,7 +694,13 @@ func (s *Schema) Validate(doc any) []Violation {
 	if p, ok := bigNumber(doc, ""); ok {
 		return []Violation{{Pointer: p, Why: fmt.Sprintf("number is too large to validate (more than %d digits or an exponent beyond ±%d)", maxNumberDigits, maxNumberExponent)}}
 	}
-	res, err := s.compiled.Validate(gojsonschema.NewGoLoader(doc))
+	// A document decoded with UseNumber goes to the validator as it is;
+	// anything else (float64 numbers, structs) is re-encoded by the loader.
+	loader := gojsonschema.NewGoLoader(doc)
+	if decodedWithNumbers(doc) {
+		loader = gojsonschema.NewRawLoader(doc)
+	}
+	res, err := s.compiled.Validate(loader)
 	if err != nil {
 		return []Violation{{Pointer: "", Why: "cannot validate: " + err.Error()}}
 	}
@@ -915,4 +921,30 @@ func quoteValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return clip(string(b))
+}
+
+// decodedWithNumbers reports whether v has exactly the shape
+// encoding/json's UseNumber decoding gives (maps, slices, strings, bools,
+// nil and json.Number), the only shape the validator reads without
+// re-encoding it.
+func decodedWithNumbers(v any) bool {
+	switch x := v.(type) {
+	case nil, string, bool, json.Number:
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !decodedWithNumbers(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range x {
+			if !decodedWithNumbers(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -53,7 +53,7 @@ func BenchmarkWarmCallPlain(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := parseEnvelope(out); err != nil {
+		if _, err := sandbox.ParseEnvelope(out); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -139,7 +137,7 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusRequestEntityTooLarge, &sandbox.Error{Code: egress.CodeRequestTooLarge, Public: "the egress request is too large"})
 		return
 	}
-	req, err := decodeEgressRequest(data)
+	req, err := egress.DecodeRequest(data)
 	if err != nil {
 		fail(http.StatusBadRequest, &sandbox.Error{Code: egress.CodeInvalidRequest, Public: err.Error()})
 		return
@@ -169,95 +167,4 @@ func (p *proxy) close() {
 		_ = p.srv.Close()
 	}
 	<-p.done
-}
-
-// decodeEgressRequest decodes one egress ABI v1 request strictly: exactly
-// the member names of [egress.Request] (case-sensitive), each at most
-// once, no duplicate keys in "headers", nothing after the object.
-func decodeEgressRequest(data []byte) (egress.Request, error) {
-	if err := checkRequestKeys(data); err != nil {
-		return egress.Request{}, err
-	}
-	var req egress.Request
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return egress.Request{}, fmt.Errorf("the egress request is not valid: %v", err)
-	}
-	return req, nil
-}
-
-var requestKeys = map[string]bool{"method": true, "url": true, "headers": true, "body": true}
-
-// checkRequestKeys walks the request's top level and "headers" object.
-func checkRequestKeys(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
-		return errors.New("the egress request is not a JSON object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		ktok, err := dec.Token()
-		if err != nil {
-			return errors.New("the egress request is not valid JSON")
-		}
-		key, _ := ktok.(string)
-		if !requestKeys[key] {
-			return fmt.Errorf("the egress request has an unknown member %q", truncate(key, 64))
-		}
-		if seen[key] {
-			return fmt.Errorf("the egress request has a duplicate member %q", key)
-		}
-		seen[key] = true
-		if key == "headers" {
-			if err := checkHeaderKeys(dec); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := skipValue(dec, 1); err != nil {
-			return errors.New("the egress request is not valid JSON")
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return errors.New("the egress request is not valid JSON")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("the egress request has data after the object")
-	}
-	return nil
-}
-
-// checkHeaderKeys reads the "headers" value, refusing duplicate names
-// (compared case-insensitively, as HTTP does).
-func checkHeaderKeys(dec *json.Decoder) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return errors.New("the egress request is not valid JSON")
-	}
-	if tok == nil {
-		return nil
-	}
-	if tok != json.Delim('{') {
-		return errors.New("the egress request's headers are not an object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		ktok, err := dec.Token()
-		if err != nil {
-			return errors.New("the egress request is not valid JSON")
-		}
-		k := strings.ToLower(ktok.(string))
-		if seen[k] {
-			return fmt.Errorf("the egress request repeats header %q", truncate(k, 64))
-		}
-		seen[k] = true
-		if err := skipValue(dec, 2); err != nil {
-			return errors.New("the egress request is not valid JSON")
-		}
-	}
-	_, err = dec.Token()
-	return err
 }

@@ -247,7 +247,7 @@ func checkDescription(desc []byte) error {
 		Protocol int `json:"protocol"`
 		ABI      int `json:"abi"`
 	}
-	if err := decodeStrict(desc, &d); err != nil {
+	if err := sandbox.DecodeStrict(desc, &d); err != nil {
 		return fmt.Errorf("the plugin's Describe reply is not valid: %w", err)
 	}
 	if d.Protocol != protocolVersion || d.ABI != 1 {
@@ -287,14 +287,14 @@ func (p *proc) invoke(ctx context.Context, inv sandbox.Invocation) (res *sandbox
 	}
 	if callErr == nil {
 		finish()
-		env, perr := parseEnvelope(out)
+		env, perr := sandbox.ParseEnvelope(out)
 		switch {
 		case perr != nil:
 			return res, &sandbox.Error{Code: sandbox.CodeBadOutput, Public: "the tool's reply is not one {\"result\"} or {\"error\"} object", Err: perr}, false
-		case env.isError:
-			return res, &sandbox.Error{Code: sandbox.CodeToolError, Public: publicMessage(env.errMsg)}, true
+		case env.IsError:
+			return res, &sandbox.Error{Code: sandbox.CodeToolError, Public: sandbox.PublicMessage(env.Error)}, true
 		}
-		res.Output = env.result
+		res.Output = env.Result
 		return res, nil, true
 	}
 	switch {

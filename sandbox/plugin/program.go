@@ -1,12 +1,9 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -224,40 +221,6 @@ func (p *Program) Close(ctx context.Context) error {
 	p.runner.forget(p)
 	if err := p.bin.close(); err != nil {
 		return fmt.Errorf("plugin: close %s: %w", p.tool, err)
-	}
-	return nil
-}
-
-// decodeStrict decodes one JSON object into v: unknown fields, duplicate
-// or case-variant keys and trailing data are errors.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
-		return errors.New("not a JSON object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := k.(string)
-		if seen[strings.ToLower(key)] {
-			return fmt.Errorf("duplicate key %q", truncate(key, 64))
-		}
-		seen[strings.ToLower(key)] = true
-		if err := skipValue(dec, 1); err != nil {
-			return err
-		}
-	}
-	strict := json.NewDecoder(bytes.NewReader(data))
-	strict.DisallowUnknownFields()
-	if err := strict.Decode(v); err != nil {
-		return err
-	}
-	if strict.More() {
-		return errors.New("data after the object")
 	}
 	return nil
 }

@@ -1,14 +1,11 @@
 package wasm
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -136,7 +133,7 @@ func httpReply(ctx context.Context, mod api.Module, stack []uint64) {
 
 // do decodes and makes one request and returns the encoded reply.
 func (st *callState) do(ctx context.Context, data []byte) []byte {
-	req, err := decodeHTTPRequest(data)
+	req, err := egress.DecodeRequest(data)
 	if err != nil {
 		return errorReply(&sandbox.Error{Code: egress.CodeInvalidRequest, Public: err.Error()})
 	}
@@ -170,114 +167,4 @@ func replyError(err error) *hostError {
 func errorReply(err error) []byte {
 	out, _ := json.Marshal(hostReply{Error: replyError(err)}) // strings always encode
 	return out
-}
-
-// requestKeys are the members of an egress ABI v1 request.
-var requestKeys = map[string]bool{"method": true, "url": true, "headers": true, "body": true}
-
-// decodeHTTPRequest decodes one egress ABI v1 request strictly: one JSON
-// object with exactly the member names of [egress.Request] (case
-// sensitive), each at most once, no duplicate names in "headers", valid
-// UTF-8, nothing after the object. Its messages are safe to show the tool.
-func decodeHTTPRequest(data []byte) (egress.Request, error) {
-	if err := checkRequestKeys(data); err != nil {
-		return egress.Request{}, err
-	}
-	var req egress.Request
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return egress.Request{}, fmt.Errorf("the request is not valid: %s", jsonProblem(err))
-	}
-	return req, nil
-}
-
-// checkRequestKeys walks the request's top level and its "headers" object.
-func checkRequestKeys(data []byte) error {
-	if !utf8.Valid(data) {
-		return errors.New("the request is not valid UTF-8")
-	}
-	if !json.Valid(data) {
-		return errors.New("the request is not valid JSON")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if tok, _ := dec.Token(); tok != json.Delim('{') {
-		return errors.New("the request is not a JSON object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return errors.New("the request is not valid JSON")
-		}
-		key, _ := tok.(string)
-		if !requestKeys[key] {
-			return fmt.Errorf("the request has an unknown member %q", truncate(key, 64))
-		}
-		if seen[key] {
-			return fmt.Errorf("the request has member %q twice", key)
-		}
-		seen[key] = true
-		if key != "headers" {
-			if err := skipValue(dec, 1); err != nil {
-				return errors.New("the request is not valid JSON")
-			}
-			continue
-		}
-		if err := checkHeaderKeys(dec); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return errors.New("the request is not valid JSON")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("the request has data after the object")
-	}
-	return nil
-}
-
-// checkHeaderKeys reads the "headers" value and refuses a name given twice.
-func checkHeaderKeys(dec *json.Decoder) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return errors.New("the request is not valid JSON")
-	}
-	if tok != json.Delim('{') {
-		if d, ok := tok.(json.Delim); ok && d == '[' {
-			return errors.New(`the request's "headers" is not an object`)
-		}
-		return nil // null, or a scalar the decoder refuses with its type
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		ktok, err := dec.Token()
-		if err != nil {
-			return errors.New("the request is not valid JSON")
-		}
-		name, _ := ktok.(string)
-		if seen[name] {
-			return fmt.Errorf("the request has header %q twice", truncate(name, 64))
-		}
-		seen[name] = true
-		if err := skipValue(dec, 1); err != nil {
-			return errors.New("the request is not valid JSON")
-		}
-	}
-	_, err = dec.Token()
-	return err
-}
-
-// jsonProblem describes a decoding error without echoing the input.
-func jsonProblem(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("member %q has the wrong type (%s)", te.Field, te.Value)
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return "invalid JSON"
-	}
-	return truncate(err.Error(), 128)
 }

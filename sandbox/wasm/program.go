@@ -230,14 +230,14 @@ func (p *Program) outcome(ctx, callCtx context.Context, res *sandbox.Result, std
 			return &sandbox.Error{Code: sandbox.CodeTrap, Public: "the tool trapped: " + trapKind(err), Err: err}
 		}
 	}
-	env, perr := parseEnvelope(stdout.buf.Bytes())
+	env, perr := sandbox.ParseEnvelope(stdout.buf.Bytes())
 	if perr != nil {
 		return &sandbox.Error{Code: sandbox.CodeBadOutput, Public: "the tool's output is not one {\"result\"} or {\"error\"} object", Err: perr}
 	}
-	if env.isError {
-		return &sandbox.Error{Code: sandbox.CodeToolError, Public: publicMessage(env.errMsg)}
+	if env.IsError {
+		return &sandbox.Error{Code: sandbox.CodeToolError, Public: sandbox.PublicMessage(env.Error)}
 	}
-	res.Output = env.result
+	res.Output = env.Result
 	return nil
 }
 
@@ -251,7 +251,10 @@ func trapKind(err error) string {
 		return "runtime error"
 	}
 	kind, _, _ := strings.Cut(msg[i+len(marker):], "\n")
-	return truncate(kind, 128)
+	if len(kind) > 128 {
+		kind = strings.ToValidUTF8(kind[:128], "")
+	}
+	return kind
 }
 
 // sleepUntilDone is the guest's sleep (WASI poll_oneoff on a clock): a real

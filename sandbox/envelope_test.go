@@ -1,4 +1,4 @@
-package wasm
+package sandbox
 
 import (
 	"bytes"
@@ -44,20 +44,20 @@ func TestParseEnvelope(t *testing.T) {
 		{name: "trailing comma", in: `{"result":1,}`, wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env, err := parseEnvelope([]byte(tc.in))
+			env, err := ParseEnvelope([]byte(tc.in))
 			switch {
 			case tc.wantErr && err == nil:
-				t.Fatalf("parseEnvelope(%q) = %+v, want an error", tc.in, env)
+				t.Fatalf("ParseEnvelope(%q) = %+v, want an error", tc.in, env)
 			case !tc.wantErr && err != nil:
-				t.Fatalf("parseEnvelope(%q) error = %v", tc.in, err)
+				t.Fatalf("ParseEnvelope(%q) error = %v", tc.in, err)
 			case tc.wantErr:
 				return
 			}
-			if tc.wantResult != "" && (env.isError || string(env.result) != tc.wantResult) {
-				t.Errorf("parseEnvelope(%q) = %+v, want result %s", tc.in, env, tc.wantResult)
+			if tc.wantResult != "" && (env.IsError || string(env.Result) != tc.wantResult) {
+				t.Errorf("ParseEnvelope(%q) = %+v, want result %s", tc.in, env, tc.wantResult)
 			}
-			if tc.wantResult == "" && (!env.isError || env.errMsg != tc.wantError) {
-				t.Errorf("parseEnvelope(%q) = %+v, want error %q", tc.in, env, tc.wantError)
+			if tc.wantResult == "" && (!env.IsError || env.Error != tc.wantError) {
+				t.Errorf("ParseEnvelope(%q) = %+v, want error %q", tc.in, env, tc.wantError)
 			}
 		})
 	}
@@ -73,8 +73,8 @@ func TestPublicMessage(t *testing.T) {
 		{"", "the tool reported an error"},
 		{strings.Repeat("é", 1000), strings.Repeat("é", maxPublicErrorBytes/2)},
 	} {
-		if got := publicMessage(tc.in); got != tc.want {
-			t.Errorf("publicMessage(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := PublicMessage(tc.in); got != tc.want {
+			t.Errorf("PublicMessage(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -87,28 +87,28 @@ func FuzzParseEnvelope(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, out []byte) {
-		env, err := parseEnvelope(out)
+		env, err := ParseEnvelope(out)
 		if err != nil {
 			return
 		}
 		var re []byte
-		if env.isError {
-			if !utf8.ValidString(env.errMsg) {
-				t.Fatalf("accepted error message %q is not UTF-8", env.errMsg)
+		if env.IsError {
+			if !utf8.ValidString(env.Error) {
+				t.Fatalf("accepted error message %q is not UTF-8", env.Error)
 			}
-			msg, _ := json.Marshal(env.errMsg)
+			msg, _ := json.Marshal(env.Error)
 			re = append(append([]byte(`{"error":`), msg...), '}')
 		} else {
-			if !json.Valid(env.result) {
-				t.Fatalf("accepted result %q is not JSON", env.result)
+			if !json.Valid(env.Result) {
+				t.Fatalf("accepted result %q is not JSON", env.Result)
 			}
-			re = append(append([]byte(`{"result":`), env.result...), '}')
+			re = append(append([]byte(`{"result":`), env.Result...), '}')
 		}
-		again, err := parseEnvelope(re)
+		again, err := ParseEnvelope(re)
 		if err != nil {
 			t.Fatalf("re-encoded envelope %q rejected: %v", re, err)
 		}
-		if again.isError != env.isError || again.errMsg != env.errMsg || !bytes.Equal(again.result, env.result) {
+		if again.IsError != env.IsError || again.Error != env.Error || !bytes.Equal(again.Result, env.Result) {
 			t.Fatalf("round trip changed %+v into %+v", env, again)
 		}
 	})

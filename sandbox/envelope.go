@@ -1,4 +1,4 @@
-package plugin
+package sandbox
 
 import (
 	"bytes"
@@ -14,33 +14,34 @@ import (
 // maxPublicErrorBytes caps the tool-reported message shown to the caller.
 const maxPublicErrorBytes = 1024
 
-// envelope is a parsed tool reply: exactly one of result (the raw bytes of
-// the value) or errMsg is set.
-type envelope struct {
-	result  []byte
-	errMsg  string
-	isError bool
+// Envelope is a parsed tool reply under ABI v1 (see [Result]): either
+// Result holds the raw bytes of the "result" value, or IsError is set and
+// Error holds the tool's message.
+type Envelope struct {
+	Result  []byte
+	Error   string
+	IsError bool
 }
 
-// parseEnvelope parses an Invoke reply under tool ABI v1: exactly one JSON object,
+// ParseEnvelope parses the output under tool ABI v1: exactly one JSON object,
 // optionally surrounded by whitespace, valid UTF-8, with exactly one member,
 // "result" (any value) or "error" (a string), and no duplicate keys at any
 // depth, so every later reader of the result sees the same object.
-func parseEnvelope(out []byte) (envelope, error) {
+func ParseEnvelope(out []byte) (Envelope, error) {
 	if !utf8.Valid(out) {
-		return envelope{}, errors.New("the reply is not valid UTF-8")
+		return Envelope{}, errors.New("the output is not valid UTF-8")
 	}
 	if len(bytes.TrimSpace(out)) == 0 {
-		return envelope{}, errors.New("the reply is empty")
+		return Envelope{}, errors.New("the output is empty")
 	}
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return envelope{}, fmt.Errorf("the reply is not JSON: %w", err)
+		return Envelope{}, fmt.Errorf("the output is not JSON: %w", err)
 	}
 	if tok != json.Delim('{') {
-		return envelope{}, errors.New("the reply is not a JSON object")
+		return Envelope{}, errors.New("the output is not a JSON object")
 	}
 	var (
 		key   string
@@ -51,30 +52,30 @@ func parseEnvelope(out []byte) (envelope, error) {
 	for dec.More() {
 		ktok, err := dec.Token()
 		if err != nil {
-			return envelope{}, fmt.Errorf("the reply is not JSON: %w", err)
+			return Envelope{}, fmt.Errorf("the output is not JSON: %w", err)
 		}
 		n++
 		if n > 1 {
-			return envelope{}, errors.New("envelope has more than one member")
+			return Envelope{}, errors.New("envelope has more than one member")
 		}
 		key, _ = ktok.(string)
 		if key != "result" && key != "error" {
-			return envelope{}, fmt.Errorf("envelope member %q is neither \"result\" nor \"error\"", truncate(key, 64))
+			return Envelope{}, fmt.Errorf("envelope member %q is neither \"result\" nor \"error\"", truncate(key, 64))
 		}
 		start = dec.InputOffset()
 		if err := skipValue(dec, 1); err != nil {
-			return envelope{}, err
+			return Envelope{}, err
 		}
 		end = dec.InputOffset()
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return envelope{}, fmt.Errorf("the reply is not JSON: %w", err)
+		return Envelope{}, fmt.Errorf("the output is not JSON: %w", err)
 	}
 	if n == 0 {
-		return envelope{}, errors.New("envelope has neither \"result\" nor \"error\"")
+		return Envelope{}, errors.New("envelope has neither \"result\" nor \"error\"")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return envelope{}, errors.New("the reply has data after the envelope object")
+		return Envelope{}, errors.New("the output has data after the envelope object")
 	}
 	// The value's bytes: after the key come optional whitespace, the colon
 	// and more whitespace; InputOffset points just past the value.
@@ -83,11 +84,11 @@ func parseEnvelope(out []byte) (envelope, error) {
 	if key == "error" {
 		var msg string
 		if err := json.Unmarshal(raw, &msg); err != nil {
-			return envelope{}, errors.New("envelope \"error\" is not a string")
+			return Envelope{}, errors.New("envelope \"error\" is not a string")
 		}
-		return envelope{errMsg: msg, isError: true}, nil
+		return Envelope{Error: msg, IsError: true}, nil
 	}
-	return envelope{result: bytes.Clone(raw)}, nil
+	return Envelope{Result: bytes.Clone(raw)}, nil
 }
 
 // maxDepth bounds nesting in tool output, as encoding/json does.
@@ -97,11 +98,11 @@ const maxDepth = 10000
 // object keys at any depth.
 func skipValue(dec *json.Decoder, depth int) error {
 	if depth > maxDepth {
-		return errors.New("the reply nests too deeply")
+		return errors.New("the output nests too deeply")
 	}
 	tok, err := dec.Token()
 	if err != nil {
-		return fmt.Errorf("the reply is not JSON: %w", err)
+		return fmt.Errorf("the output is not JSON: %w", err)
 	}
 	switch tok {
 	case json.Delim('{'):
@@ -109,7 +110,7 @@ func skipValue(dec *json.Decoder, depth int) error {
 		for dec.More() {
 			ktok, err := dec.Token()
 			if err != nil {
-				return fmt.Errorf("the reply is not JSON: %w", err)
+				return fmt.Errorf("the output is not JSON: %w", err)
 			}
 			k, _ := ktok.(string)
 			if _, dup := seen[k]; dup {
@@ -130,16 +131,16 @@ func skipValue(dec *json.Decoder, depth int) error {
 		return nil
 	}
 	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("the reply is not JSON: %w", err)
+		return fmt.Errorf("the output is not JSON: %w", err)
 	}
 	return nil
 }
 
-// publicMessage makes a tool's error message safe to show: control and
+// PublicMessage makes a tool's error message safe to show: control and
 // bidirectional-formatting characters are dropped (line breaks and tabs
 // become spaces), the text is trimmed and capped at maxPublicErrorBytes on a
 // rune boundary.
-func publicMessage(msg string) string {
+func PublicMessage(msg string) string {
 	var b strings.Builder
 	for _, r := range msg {
 		switch {
@@ -169,4 +170,40 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// DecodeStrict decodes one JSON object into v: unknown fields, duplicate
+// or case-variant keys at the top level, duplicate keys at any depth and
+// trailing data are errors. Runtimes use it for the messages of the tool
+// ABI, whose every member name is fixed.
+func DecodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return errors.New("not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := k.(string)
+		if seen[strings.ToLower(key)] {
+			return fmt.Errorf("duplicate key %q", truncate(key, 64))
+		}
+		seen[strings.ToLower(key)] = true
+		if err := skipValue(dec, 1); err != nil {
+			return err
+		}
+	}
+	strict := json.NewDecoder(bytes.NewReader(data))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(v); err != nil {
+		return err
+	}
+	if strict.More() {
+		return errors.New("data after the object")
+	}
+	return nil
 }
