@@ -121,6 +121,9 @@ func Decode(data []byte, lim Limits) (any, error) {
 	if err := Check(data, lim); err != nil {
 		return nil, err
 	}
+	if v, ok := build(data); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
