@@ -324,7 +324,7 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 	if !ok {
 		return nil, &Error{Code: CodeInvalidArgs, Public: "arguments must be a JSON object"}
 	}
-	rec.Arguments = b.redactArguments(obj, tool)
+	rec.Arguments = b.redactArguments(raw, obj, tool)
 	g, err := policy.Admit(cands, obj)
 	if err != nil {
 		return nil, fromPolicy(err)

@@ -110,6 +110,52 @@ func (r *Redactor) RedactArguments(args any, sensitivePointers []string) json.Ra
 	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
+// RedactArgumentsRaw is [Redactor.RedactArguments] for arguments whose exact
+// bytes are at hand (raw, which decodes to args). When nothing in args needs
+// redacting it returns raw itself, compacted: the log keeps the bytes the
+// caller sent, and the arguments are not re-encoded on every call.
+func (r *Redactor) RedactArgumentsRaw(raw []byte, args any, sensitivePointers []string) json.RawMessage {
+	sensitive := make(map[string]bool, len(sensitivePointers))
+	for _, p := range sensitivePointers {
+		sensitive[p] = true
+	}
+	if !r.needsRedaction(args, "", sensitive) {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err == nil {
+			return buf.Bytes()
+		}
+	}
+	return r.RedactArguments(args, sensitivePointers)
+}
+
+// needsRedaction reports whether redactValue would change anything in v.
+func (r *Redactor) needsRedaction(v any, ptr string, sensitive map[string]bool) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			p := ptr + "/" + pointerToken(k)
+			if sensitive[p] || sensitive[ptr+"/*"] || secretName(k) || r.RedactString(k) != k {
+				return true
+			}
+			if r.needsRedaction(val, p, sensitive) {
+				return true
+			}
+		}
+	case []any:
+		for i, val := range x {
+			if sensitive[ptr+"/-"] || sensitive[ptr+"/"+strconv.Itoa(i)] {
+				return true
+			}
+			if r.needsRedaction(val, ptr+"/-", sensitive) {
+				return true
+			}
+		}
+	case string:
+		return r.RedactString(x) != x
+	}
+	return false
+}
+
 func (r *Redactor) redactValue(v any, ptr string, sensitive map[string]bool) any {
 	switch x := v.(type) {
 	case map[string]any:

@@ -229,3 +229,43 @@ func TestControlCharactersStayOnOneLine(t *testing.T) {
 		t.Errorf("error read back %q, want %q", got.Error, payload)
 	}
 }
+
+func TestRedactArgumentsRaw(t *testing.T) {
+	r := testRedactor(t)
+	decode := func(s string) any {
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name, raw  string
+		sensitive  []string
+		wantRaw    bool   // the caller's bytes, compacted, are kept
+		mustNotSee string // a secret that must not survive
+	}{
+		{name: "clean arguments keep their bytes", raw: `{ "b": [1, 2.50], "a": "x\u0041" }`, wantRaw: true},
+		{name: "secret-named field", raw: `{"text":"hi","password":"hunter2"}`, mustNotSee: "hunter2"},
+		{name: "schema-sensitive field", raw: `{"text":"hi","key":"abc123"}`, sensitive: []string{"/key"}, mustNotSee: "abc123"},
+		{name: "secret-looking value", raw: `{"note":"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"}`, mustNotSee: "eyJzdWIiOiIxIn0"},
+		{name: "secret in an array", raw: `{"list":["ok","AKIAIOSFODNN7EXAMPLE"]}`, mustNotSee: "AKIAIOSFODNN7EXAMPLE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := r.RedactArgumentsRaw([]byte(tc.raw), decode(tc.raw), tc.sensitive)
+			var compact bytes.Buffer
+			json.Compact(&compact, []byte(tc.raw))
+			if tc.wantRaw && string(got) != compact.String() {
+				t.Errorf("RedactArgumentsRaw(%s) = %s, want the caller's bytes %s", tc.raw, got, compact.String())
+			}
+			if tc.mustNotSee != "" && strings.Contains(string(got), tc.mustNotSee) {
+				t.Errorf("RedactArgumentsRaw(%s) = %s, still holds %q", tc.raw, got, tc.mustNotSee)
+			}
+			if !json.Valid(got) {
+				t.Errorf("RedactArgumentsRaw(%s) = %s, not JSON", tc.raw, got)
+			}
+		})
+	}
+}
