@@ -41,29 +41,41 @@ func Run(fn Func) {
 // run is Run without the process: it returns the exit status.
 func run(ctx context.Context, stdin io.Reader, stdout io.Writer, fn Func) int {
 	var out []byte
-	args, err := readArgs(stdin)
-	if err == nil {
-		var v any
-		v, err = fn(ctx, args)
-		if err == nil {
-			out, err = resultEnvelope(v)
-		}
-	}
+	data, err := io.ReadAll(io.LimitReader(stdin, MaxArgsBytes+1))
 	if err != nil {
-		out = errorEnvelope(err)
+		out = errorEnvelope(fmt.Errorf("read arguments: %w", err))
+	} else {
+		out = Reply(ctx, fn, data)
 	}
-	if _, err := stdout.Write(out); err != nil {
+	if _, err := stdout.Write(append(out, '\n')); err != nil {
 		return 1
 	}
 	return 0
 }
 
-// readArgs reads and checks the argument object.
-func readArgs(r io.Reader) (json.RawMessage, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxArgsBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read arguments: %w", err)
+// Reply runs fn on the argument bytes args and returns the ABI v1 reply
+// envelope, {"result": V} or {"error": MSG}, without a trailing newline.
+// args must be one JSON object of at most [MaxArgsBytes]; anything else,
+// an error from fn, or a result that cannot be encoded becomes
+// {"error": ...}. Both the wasm side ([Run]) and the plugin side
+// (tools/sdk/plugin) answer through it, and tool authors can use it to test
+// a function without a broker.
+func Reply(ctx context.Context, fn Func, args []byte) []byte {
+	raw, err := checkArgs(args)
+	if err == nil {
+		var v any
+		if v, err = fn(ctx, raw); err == nil {
+			var out []byte
+			if out, err = resultEnvelope(v); err == nil {
+				return out
+			}
+		}
 	}
+	return errorEnvelope(err)
+}
+
+// checkArgs accepts exactly one JSON object of at most MaxArgsBytes.
+func checkArgs(data []byte) (json.RawMessage, error) {
 	if len(data) > MaxArgsBytes {
 		return nil, fmt.Errorf("arguments exceed %d bytes", MaxArgsBytes)
 	}
@@ -74,7 +86,7 @@ func readArgs(r io.Reader) (json.RawMessage, error) {
 	return json.RawMessage(trimmed), nil
 }
 
-// resultEnvelope encodes {"result": v}.
+// resultEnvelope encodes {"result": v} without HTML escaping.
 func resultEnvelope(v any) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(`{"result":`)
@@ -84,7 +96,7 @@ func resultEnvelope(v any) ([]byte, error) {
 		return nil, fmt.Errorf("encode result: %w", err)
 	}
 	b.Truncate(b.Len() - 1) // Encode's newline
-	b.WriteString("}\n")
+	b.WriteString("}")
 	return b.Bytes(), nil
 }
 
@@ -100,7 +112,7 @@ func errorEnvelope(err error) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(msg) // a string always encodes
 	b.Truncate(b.Len() - 1)
-	b.WriteString("}\n")
+	b.WriteString("}")
 	return b.Bytes()
 }
 

@@ -1,11 +1,8 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -69,57 +66,5 @@ func (s *server) invoke(ctx context.Context, args rawJSON) (rawJSON, error) {
 // It is exported so tool authors can test their function without a
 // broker.
 func Invoke(ctx context.Context, fn sdk.Func, args []byte) []byte {
-	raw, err := checkArgs(args)
-	if err == nil {
-		var v any
-		if v, err = fn(ctx, raw); err == nil {
-			var out []byte
-			if out, err = resultEnvelope(v); err == nil {
-				return out
-			}
-		}
-	}
-	return errorEnvelope(err)
-}
-
-// checkArgs accepts exactly one JSON object of at most sdk.MaxArgsBytes.
-func checkArgs(data []byte) (json.RawMessage, error) {
-	if len(data) > sdk.MaxArgsBytes {
-		return nil, fmt.Errorf("arguments exceed %d bytes", sdk.MaxArgsBytes)
-	}
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
-		return nil, errors.New("arguments are not a JSON object")
-	}
-	return json.RawMessage(trimmed), nil
-}
-
-// resultEnvelope encodes {"result": v} without HTML escaping.
-func resultEnvelope(v any) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString(`{"result":`)
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode result: %w", err)
-	}
-	b.Truncate(b.Len() - 1) // Encode's newline
-	b.WriteString("}")
-	return b.Bytes(), nil
-}
-
-// errorEnvelope encodes {"error": err.Error()}.
-func errorEnvelope(err error) []byte {
-	msg := err.Error()
-	if msg == "" {
-		msg = "tool failed"
-	}
-	var b bytes.Buffer
-	b.WriteString(`{"error":`)
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(msg) // a string always encodes
-	b.Truncate(b.Len() - 1)
-	b.WriteString("}")
-	return b.Bytes()
+	return sdk.Reply(ctx, fn, args)
 }
