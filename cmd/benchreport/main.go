@@ -1,7 +1,9 @@
 // Command benchreport runs toolwarden's benchmarks several times and prints
 // each figure as the median of the runs, beside the baseline it is judged
 // against, measured in the same run: the machines are shared and noisy, so
-// ratios hold where absolute times don't. `make bench` runs it.
+// ratios hold where absolute times don't. The runs are interleaved (each
+// run measures a benchmark and its baseline back to back), so a slow spell
+// of the machine weighs on both. `make bench` runs it.
 package main
 
 import (
@@ -23,7 +25,7 @@ type comparison struct {
 	what     string
 	pkg      string
 	bench    string // benchmark name (without -N suffix)
-	baseline string // baseline benchmark name(s), summed: "A+B"
+	baseline string // baseline benchmark name(s), summed: "A+B"; "A:unit" takes another metric of A
 	metric   string // "ns/op" or a custom metric unit
 	target   string // human description of the target
 	check    func(ratio float64) bool
@@ -44,8 +46,14 @@ var comparisons = []comparison{
 		"./broker/mcpserver", "BenchmarkHTTPEchoWasm1", "BenchmarkBareMCPGo1", "ns/op", "(reported)", nil},
 	{"3", "tools/call echo (real wasm tool, real broker, durable audit) over Streamable HTTP, 16 clients, vs bare mcp-go no-op handler",
 		"./broker/mcpserver", "BenchmarkHTTPEchoWasm16", "BenchmarkBareMCPGo16", "ns/op", "(reported)", nil},
-	{"5", "warm call through an isolated plugin vs plain go-plugin, same binary",
-		"./sandbox/plugin", "BenchmarkWarmCallIsolated", "BenchmarkWarmCallPlain", "ns/op", "≤ 1.1×", func(r float64) bool { return r <= 1.1 }},
+	{"5", "warm call through an isolated plugin (Program.Run, default pool, rotation included) vs plain go-plugin, same binary, calls alternated",
+		"./sandbox/plugin", "BenchmarkWarmCallPaired", "BenchmarkWarmCallPaired:plain-ns/call", "isolated-ns/call", "≤ 1.1×", func(r float64) bool { return r <= 1.1 }},
+	{"5", "  of which the confinement alone: the isolated process's gRPC client called directly vs plain go-plugin, alternated",
+		"./sandbox/plugin", "BenchmarkWarmCallPairedDirect", "BenchmarkWarmCallPairedDirect:plain-ns/call", "isolated-ns/call", "(reported)", nil},
+	{"5", "  without rotation: processes that never retire vs plain go-plugin, alternated",
+		"./sandbox/plugin", "BenchmarkWarmCallPairedNoRotation", "BenchmarkWarmCallPairedNoRotation:plain-ns/call", "isolated-ns/call", "(reported)", nil},
+	{"5", "  the same two run one after the other, not alternated (noisier)",
+		"./sandbox/plugin", "BenchmarkWarmCallIsolated", "BenchmarkWarmCallPlain", "ns/op", "(reported)", nil},
 	{"5", "cold start of an isolated plugin vs plain go-plugin launch",
 		"./sandbox/plugin", "BenchmarkColdStartIsolated", "BenchmarkColdStartPlain", "ns/op", "≤ 3×", func(r float64) bool { return r <= 3 }},
 	{"6", "audit with checkpoints and redaction, 16 writers, durable vs raw unsynced appends (records/s)",
@@ -80,7 +88,8 @@ func main() {
 		for _, c := range byPkg[pkg] {
 			names[c.bench] = true
 			for _, b := range strings.Split(c.baseline, "+") {
-				names[b] = true
+				name, _, _ := strings.Cut(b, ":")
+				names[name] = true
 			}
 		}
 		var list []string
@@ -89,13 +98,23 @@ func main() {
 		}
 		sort.Strings(list)
 		pattern := "^(" + strings.Join(list, "|") + ")$"
-		fmt.Fprintf(os.Stderr, "running %s -bench %s -count %d\n", pkg, pattern, *count)
-		cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", strconv.Itoa(*count), pkg)
+		// count separate runs of every benchmark of the package, one after
+		// the other, rather than -count N of each in turn: a slow spell of
+		// the machine then falls on the benchmark and its baseline alike.
 		var out bytes.Buffer
-		cmd.Stdout = &out
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n%s", pkg, err, out.String())
+		ok := true
+		for i := range *count {
+			fmt.Fprintf(os.Stderr, "running %s -bench %s (run %d of %d)\n", pkg, pattern, i+1, *count)
+			cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", "1", pkg)
+			cmd.Stdout = &out
+			cmd.Stderr = os.Stderr
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n%s", pkg, err, out.String())
+				ok = false
+				break
+			}
+		}
+		if !ok {
 			failed = true
 			continue
 		}
@@ -105,7 +124,11 @@ func main() {
 			var base float64
 			ok := true
 			for _, b := range strings.Split(c.baseline, "+") {
-				v := samples[b][c.metric]
+				name, unit, ok := strings.Cut(b, ":")
+				if !ok {
+					unit = c.metric
+				}
+				v := samples[name][unit]
 				if len(v) == 0 {
 					ok = false
 				}
@@ -126,7 +149,7 @@ func main() {
 			}
 			fmt.Printf("issue %s  %s\n  %-32s %14s %s (median of %d)%s\n  %-32s %14s %s%s\n  ratio %.3f×  target %s  %s\n\n",
 				c.issue, c.what, c.bench, human(m), c.metric, len(samples[c.bench][c.metric]), extras(samples[c.bench], c.metric),
-				c.baseline, human(base), c.metric, extras(samples[c.baseline], c.metric), ratio, c.target, verdict)
+				c.baseline, human(base), baseUnit(c), baseExtras(samples, c), ratio, c.target, verdict)
 		}
 	}
 	if failed {
@@ -185,6 +208,9 @@ func human(v float64) string {
 
 // extras formats the medians of a benchmark's other custom metrics (calls/s,
 // latency percentiles), skipping the main metric and allocation counts.
+//
+// A paired benchmark (one that reports both figures) has its extras printed
+// once, beside the measured figure.
 func extras(units map[string][]float64, main string) string {
 	var keys []string
 	for u := range units {
@@ -198,4 +224,21 @@ func extras(units map[string][]float64, main string) string {
 		fmt.Fprintf(&b, "  %s %s", human(median(units[u])), u)
 	}
 	return b.String()
+}
+
+// baseExtras returns the extras of a single baseline that is another
+// benchmark.
+func baseExtras(samples map[string]map[string][]float64, c comparison) string {
+	if strings.ContainsAny(c.baseline, "+:") {
+		return ""
+	}
+	return extras(samples[c.baseline], c.metric)
+}
+
+// baseUnit is the unit of c's baseline.
+func baseUnit(c comparison) string {
+	if _, unit, ok := strings.Cut(c.baseline, ":"); ok && !strings.Contains(c.baseline, "+") {
+		return unit
+	}
+	return c.metric
 }

@@ -21,6 +21,7 @@ type pool struct {
 	mu       sync.Mutex // guards following
 	idle     []*proc
 	live     int // processes alive or starting
+	due      int // live processes near MaxCallsPerProc, replaced ahead
 	lastUsed time.Time
 	drained  bool
 }
@@ -73,9 +74,17 @@ func (pl *pool) get(ctx context.Context, timeout time.Duration) (*proc, error) {
 	return pr, nil
 }
 
+// replaceAhead is how many calls before its MaxCallsPerProc a process's
+// replacement starts in the background, so that no call waits for a cold
+// start when a process retires: a fifth of a process's life, which at
+// warm-call speed is far longer than a start.
+func replaceAhead(maxCalls int) int { return max(1, maxCalls/5) }
+
 // put returns a process after a call. A process that failed its call, hit
 // MaxCallsPerProc, or outlived its program is stopped; a replacement is
-// started in the background if the pool is below MinProcs.
+// started in the background if the pool is below MinProcs. A process
+// nearing MaxCallsPerProc stops counting toward MinProcs, so its
+// replacement is warm before it retires (within MaxProcs).
 func (pl *pool) put(pr *proc, keep bool) {
 	pr.calls++
 	pr.lastUsed = time.Now()
@@ -89,8 +98,16 @@ func (pl *pool) put(pr *proc, keep bool) {
 		pl.mu.Lock()
 		if !pl.drained {
 			pl.idle = append(pl.idle, pr)
+			due := !pr.due && pr.calls >= cfg.MaxCallsPerProc-replaceAhead(cfg.MaxCallsPerProc)
+			if due {
+				pr.due = true
+				pl.due++
+			}
 			pl.mu.Unlock()
 			<-pl.slots
+			if due {
+				pl.topUp()
+			}
 			return
 		}
 		pl.mu.Unlock()
@@ -127,6 +144,9 @@ func (pl *pool) usable(pr *proc, timeout time.Duration) (ok, retire bool) {
 func (pl *pool) discard(pr *proc, grace time.Duration) {
 	pl.mu.Lock()
 	pl.live--
+	if pr.due {
+		pl.due--
+	}
 	pl.mu.Unlock()
 	if grace == 0 {
 		pr.kill()
@@ -134,13 +154,15 @@ func (pl *pool) discard(pr *proc, grace time.Duration) {
 	pl.prog.stop(pr, grace)
 }
 
-// topUp starts processes in the background until the pool has MinProcs,
-// if it was used within IdleTimeout.
+// topUp starts processes in the background until the pool has MinProcs
+// not due for retirement, if it was used within IdleTimeout, and never
+// past MaxProcs.
 func (pl *pool) topUp() {
 	cfg := pl.prog.runner.cfg
 	for {
 		pl.mu.Lock()
-		if pl.drained || pl.live >= cfg.MinProcs || time.Since(pl.lastUsed) > cfg.IdleTimeout || pl.prog.isClosing() {
+		if pl.drained || pl.live-pl.due >= cfg.MinProcs || pl.live >= cfg.MaxProcs ||
+			time.Since(pl.lastUsed) > cfg.IdleTimeout || pl.prog.isClosing() {
 			pl.mu.Unlock()
 			return
 		}
@@ -173,7 +195,9 @@ func (pl *pool) topUp() {
 				<-pl.slots
 				return
 			}
-			pl.idle = append(pl.idle, pr)
+			// At the bottom of the idle stack: processes that have served
+			// calls (one due for retirement above all) are used up first.
+			pl.idle = slices.Insert(pl.idle, 0, pr)
 			pl.mu.Unlock()
 			<-pl.slots
 		})

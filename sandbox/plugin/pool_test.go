@@ -82,6 +82,63 @@ func TestPoolReplacesProcesses(t *testing.T) {
 	})
 }
 
+func TestPoolReplacesAhead(t *testing.T) {
+	// replaceAhead(5) = 1: after its fourth call a process is due, and
+	// its replacement starts in the background while it serves its fifth.
+	r := newRunner(t, Config{MinProcs: 1, MaxProcs: 2, MaxCallsPerProc: 5})
+	prog := prepareFixture(t, r, "hostile")
+	first := identity(t, prog, "r")
+	for range 3 {
+		if id := identity(t, prog, "r"); id.UID != first.UID {
+			t.Fatalf("call served by uid %d, want the first process (uid %d)", id.UID, first.UID)
+		}
+	}
+	pl := onlyPool(t, prog, "r")
+	var spare *proc
+	deadline := time.Now().Add(30 * time.Second)
+	for spare == nil && time.Now().Before(deadline) {
+		pl.mu.Lock()
+		for _, pr := range pl.idle {
+			if pr.uid != first.UID {
+				spare = pr
+			}
+		}
+		pl.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if spare == nil {
+		t.Fatal("no replacement started after the fourth call of a process with MaxCallsPerProc = 5")
+	}
+	if id := identity(t, prog, "r"); id.UID != first.UID {
+		t.Errorf("fifth call served by uid %d, want the due process (uid %d) to serve its last call", id.UID, first.UID)
+	}
+	if id := identity(t, prog, "r"); id.UID != spare.uid {
+		t.Errorf("sixth call served by uid %d, want the replacement started ahead (uid %d)", id.UID, spare.uid)
+	}
+	pl.mu.Lock()
+	live, due := pl.live, pl.due
+	pl.mu.Unlock()
+	if live != 1 || due != 0 {
+		t.Errorf("after the rotation the pool has %d processes, %d due; want 1 and 0", live, due)
+	}
+
+	t.Run("never past MaxProcs", func(t *testing.T) {
+		r := newRunner(t, Config{MinProcs: 1, MaxProcs: 1, MaxCallsPerProc: 5})
+		prog := prepareFixture(t, r, "hostile")
+		for range 4 {
+			identity(t, prog, "m")
+		}
+		time.Sleep(200 * time.Millisecond)
+		pl := onlyPool(t, prog, "m")
+		pl.mu.Lock()
+		live := pl.live
+		pl.mu.Unlock()
+		if live != 1 {
+			t.Errorf("pool with MaxProcs = 1 has %d processes after a process became due, want 1", live)
+		}
+	})
+}
+
 // pluginProcesses lists host processes running as a plugin uid.
 func pluginProcesses(t *testing.T) []string {
 	t.Helper()

@@ -68,6 +68,7 @@ type proc struct {
 	stderr   *stderrCapture
 
 	calls    int           // completed calls; used by the pool only
+	due      bool          // near MaxCallsPerProc and counted in pool.due; guarded by pool.mu
 	lastUsed time.Time     // used by the pool only
 	cpuAtPut time.Duration // CPU time when it last became idle; used by the pool only
 }
