@@ -42,8 +42,7 @@ const crashWait = 5 * time.Second
 
 // Causes of a call's cancellation.
 var (
-	errTimedOut      = errors.New("plugin: call reached its time limit")
-	errProgramClosed = errors.New("plugin: program closed during the call")
+	errTimedOut = errors.New("plugin: call reached its time limit")
 )
 
 // procSettings are what a process is launched with: everything that
@@ -265,16 +264,14 @@ func (p *proc) invoke(ctx context.Context, inv sandbox.Invocation) (res *sandbox
 	p.stderr.attach(buf)
 	// The call's context carries no deadline: a deadline would travel to
 	// the plugin as a grpc-timeout header and cost a timer on each side
-	// of every call. The timeout, the caller's cancellation and Close all
-	// cancel it from here instead.
-	callCtx, cancelCause := context.WithCancelCause(context.WithoutCancel(ctx))
+	// of every call. It derives from the program's, so Close cancels it;
+	// the timeout and the caller's cancellation cancel it from here.
+	callCtx, cancelCause := context.WithCancelCause(p.prog.closing)
 	defer cancelCause(nil)
 	timer := time.AfterFunc(lim.Timeout, func() { cancelCause(errTimedOut) })
 	defer timer.Stop()
 	stopOnCaller := context.AfterFunc(ctx, func() { cancelCause(context.Cause(ctx)) })
 	defer stopOnCaller()
-	stopOnClose := context.AfterFunc(p.prog.closing, func() { cancelCause(errProgramClosed) })
-	defer stopOnClose()
 	p.proxy.begin(callCtx, inv.Egress)
 	maxReply := int(min(lim.OutputBytes, math.MaxInt32))
 	began := time.Now()

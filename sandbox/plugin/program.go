@@ -2,10 +2,10 @@ package plugin
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -136,27 +136,23 @@ func (p *Program) settingsOf(inv sandbox.Invocation) (procSettings, string, erro
 		}
 		s.mounts = append(s.mounts, launch.Mount{Host: m.Host, Guest: m.Guest})
 	}
-	// The key: length-prefixed fields, hashed, so no two settings collide.
-	h := sha256.New()
-	field := func(b []byte) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
+	// The key: length-prefixed fields, so no two settings collide.
+	key := make([]byte, 0, 64)
+	field := func(b string) {
+		key = binary.BigEndian.AppendUint64(key, uint64(len(b)))
+		key = append(key, b...)
 	}
-	field([]byte(s.tenant))
-	var mem [8]byte
-	binary.BigEndian.PutUint64(mem[:], uint64(s.memoryBytes))
-	field(mem[:])
+	field(s.tenant)
+	key = binary.BigEndian.AppendUint64(key, uint64(s.memoryBytes))
 	for _, e := range s.env {
-		field([]byte(e))
+		field(e)
 	}
-	field(nil)
+	key = binary.BigEndian.AppendUint64(key, math.MaxUint64) // end of env
 	for _, m := range s.mounts {
-		field([]byte(m.Host))
-		field([]byte(m.Guest))
+		field(m.Host)
+		field(m.Guest)
 	}
-	return s, string(h.Sum(nil)), nil
+	return s, string(key), nil
 }
 
 func (p *Program) isClosing() bool { return p.closing.Err() != nil }
