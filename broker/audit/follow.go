@@ -34,22 +34,7 @@ func Follow(ctx context.Context, path string, f Filter, poll time.Duration, fn f
 	}
 	fw := &follower{path: path, f: f, fn: fn, after: f.AfterSeq}
 	fw.m = newMatcher(&fw.f)
-	segs, err := rotatedSegments(path)
-	if err != nil {
-		return err
-	}
-	// Start with the last segment that can hold seq AfterSeq+1.
-	start := 0
-	for i, s := range segs {
-		if s.first <= f.AfterSeq+1 {
-			start = i
-		}
-	}
-	for _, s := range segs[start:] {
-		if err := fw.drainFile(s.path); err != nil {
-			return err
-		}
-	}
+	// The first step reads the rotated segments, then the active file.
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	defer fw.close()
@@ -103,10 +88,30 @@ func (fw *follower) drainFile(name string) error {
 	return err
 }
 
-// step reads what is new in the active file and moves to a new active
-// file after a rotation.
-func (fw *follower) step() error {
-	if fw.cur == nil {
+// catchUp reads the rotated segments that may hold records past fw.after
+// and opens the active file. Segments rotated away while it worked are
+// read too: it opens the active file only when no segment appeared since
+// it listed them. Records already passed over are skipped, so a segment
+// read twice does no harm. It leaves fw.cur nil if there is no active file
+// yet.
+func (fw *follower) catchUp() error {
+	for {
+		segs, err := rotatedSegments(fw.path)
+		if err != nil {
+			return err
+		}
+		// From the last segment that can hold seq after+1.
+		start := 0
+		for i, s := range segs {
+			if s.first <= fw.after+1 {
+				start = i
+			}
+		}
+		for _, s := range segs[start:] {
+			if err := fw.drainFile(s.path); err != nil {
+				return err
+			}
+		}
 		f, err := os.Open(fw.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // between rotation's rename and create, or not yet written
@@ -114,8 +119,35 @@ func (fw *follower) step() error {
 		if err != nil {
 			return fmt.Errorf("follow audit log: %w", err)
 		}
-		fw.cur, fw.off, fw.line = f, 0, 0
-		fw.partial = fw.partial[:0]
+		again, err := rotatedSegments(fw.path)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if lastFirst(again) == lastFirst(segs) {
+			fw.cur, fw.off, fw.line = f, 0, 0
+			fw.partial = fw.partial[:0]
+			return nil
+		}
+		f.Close() // rotated meanwhile: f may be newer than a segment not yet read
+	}
+}
+
+// lastFirst is the first seq of the newest segment, 0 if none.
+func lastFirst(segs []segment) uint64 {
+	if len(segs) == 0 {
+		return 0
+	}
+	return segs[len(segs)-1].first
+}
+
+// step reads what is new in the active file and moves to a new active
+// file after a rotation.
+func (fw *follower) step() error {
+	if fw.cur == nil {
+		if err := fw.catchUp(); err != nil || fw.cur == nil {
+			return err
+		}
 	}
 	var err error
 	if fw.off, err = fw.read(fw.cur, fw.off); err != nil {
