@@ -93,7 +93,8 @@ type Broker struct {
 
 type program struct {
 	sandbox.Program
-	kind string
+	kind      string
+	sensitive []string // the tool schema's sensitive argument pointers
 }
 
 // New validates cfg, computes every grant and prepares (digest-checks and
@@ -166,7 +167,7 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 			b.Close(ctx)
 			return nil, fmt.Errorf("broker: prepare tool %q: %w", name, err)
 		}
-		b.programs[name] = program{Program: prog, kind: kind}
+		b.programs[name] = program{Program: prog, kind: kind, sensitive: t.Schema().SensitivePointers()}
 	}
 	return b, nil
 }
@@ -234,7 +235,7 @@ func (b *Broker) CallTool(ctx context.Context, c Call) (*Outcome, error) {
 		rec.Reason = stage.Code
 		rec.Error = b.redactor.RedactString(stage.Error())
 	}
-	if err := b.audit.Append(context.WithoutCancel(ctx), rec); err != nil {
+	if err := b.audit.Append(uncancelled(ctx), rec); err != nil {
 		b.log.Error("audit append failed; refusing call", "tool", c.Tool, "tenant", c.Principal.Tenant, "err", err)
 		return nil, &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable; call refused", Err: err}
 	}
@@ -256,10 +257,19 @@ func (b *Broker) RecordRefusal(ctx context.Context, c Call, code string, cause e
 	if cause != nil {
 		rec.Error = b.redactor.RedactString(detail(cause))
 	}
-	if err := b.audit.Append(context.WithoutCancel(ctx), rec); err != nil {
+	if err := b.audit.Append(uncancelled(ctx), rec); err != nil {
 		return &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable", Err: err}
 	}
 	return nil
+}
+
+// uncancelled returns ctx without its cancellation: a call's record is
+// written even when its caller has gone.
+func uncancelled(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 func (b *Broker) newRecord(c Call, now time.Time) *audit.Record {
@@ -307,8 +317,7 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 	if len(raw) == 0 {
 		raw = []byte("{}")
 	}
-	sum := sha256.Sum256(raw)
-	rec.ArgsSHA256 = hex.EncodeToString(sum[:])
+	rec.ArgsSHA256 = sha256Hex(raw)
 	args, derr := strictjson.Decode(raw, strictjson.Limits{
 		MaxBytes: b.maxArgs, MaxDepth: DefaultMaxArgumentDepth, RejectCaseVariants: true,
 	})
@@ -335,11 +344,10 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 	if e := b.admit(c, g); e != nil {
 		return nil, e
 	}
-	release, e := b.acquire(c.Principal.Tenant)
-	if e != nil {
+	if e := b.acquire(c.Principal.Tenant); e != nil {
 		return nil, e
 	}
-	defer release()
+	defer b.release(c.Principal.Tenant)
 
 	// 5. Run.
 	rec.Decision = audit.DecisionAllow
@@ -359,9 +367,9 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 		Env:    b.env(tool),
 		Tenant: c.Principal.Tenant,
 	}
-	runCtx, cancel := context.WithTimeout(ctx, lim.Timeout)
-	res, err := prog.Run(runCtx, inv)
-	cancel()
+	// The runner enforces inv.Limits.Timeout itself (a sandbox.Runner
+	// must; the conformance suite checks it), so ctx gets no second timer.
+	res, err := prog.Run(ctx, inv)
 	if res != nil {
 		rec.PeakMemoryBytes = res.PeakMemoryBytes
 		rec.Egress = b.egress(res.Egress)
@@ -370,11 +378,18 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 		return nil, fromSandbox(err)
 	}
 	// 6. Post.
-	rsum := sha256.Sum256(res.Output)
-	rec.ResultSHA256 = hex.EncodeToString(rsum[:])
+	rec.ResultSHA256 = sha256Hex(res.Output)
 	rec.ResultBytes = int64(len(res.Output))
 	rec.Outcome = audit.OutcomeOK
 	return &Outcome{Result: json.RawMessage(res.Output)}, nil
+}
+
+// sha256Hex returns the SHA-256 of b in lower-case hex.
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:])
 }
 
 func (b *Broker) env(t *manifests.Tool) map[string]string {
@@ -408,23 +423,26 @@ func (b *Broker) admit(c Call, g *policy.Grant) *Error {
 	return nil
 }
 
-func (b *Broker) acquire(tenant string) (func(), *Error) {
+func (b *Broker) acquire(tenant string) *Error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return nil, &Error{Code: CodeInternal, Public: "broker is shutting down"}
+		return &Error{Code: CodeInternal, Public: "broker is shutting down"}
 	}
 	if b.inflight[tenant] >= b.maxConc {
-		return nil, &Error{Code: CodeConcurrency, Public: fmt.Sprintf("tenant has %d calls in flight, the limit", b.maxConc)}
+		return &Error{Code: CodeConcurrency, Public: fmt.Sprintf("tenant has %d calls in flight, the limit", b.maxConc)}
 	}
 	b.inflight[tenant]++
-	return func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if b.inflight[tenant]--; b.inflight[tenant] <= 0 {
-			delete(b.inflight, tenant)
-		}
-	}, nil
+	return nil
+}
+
+// release ends a call acquire admitted.
+func (b *Broker) release(tenant string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.inflight[tenant]--; b.inflight[tenant] <= 0 {
+		delete(b.inflight, tenant)
+	}
 }
 
 // egress converts a call's network and file attempts for the audit log. The

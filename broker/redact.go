@@ -16,5 +16,5 @@ import (
 // Roles cannot mark arguments sensitive: manifests refuses "sensitive" in
 // a role's argument constraints, so the tool's schema is the one source.
 func (b *Broker) redactArguments(raw []byte, args map[string]any, tool *manifests.Tool) json.RawMessage {
-	return b.redactor.RedactArgumentsRaw(raw, args, tool.Schema().SensitivePointers())
+	return b.redactor.RedactArgumentsRaw(raw, args, b.programs[tool.Name].sensitive)
 }

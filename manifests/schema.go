@@ -875,25 +875,42 @@ func numberTooBig(n json.Number) bool {
 }
 
 // bigNumber returns the pointer of a number in v that is numberTooBig, if
-// there is one.
+// there is one. The pointer is built on the way back from a find, so a
+// document without one costs no allocation.
 func bigNumber(v any, ptr string) (string, bool) {
+	path, ok := bigNumberPath(v)
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(ptr)
+	for i := len(path) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(path[i])
+	}
+	return b.String(), true
+}
+
+// bigNumberPath returns the reference tokens of the first big number in v,
+// innermost first.
+func bigNumberPath(v any) ([]string, bool) {
 	switch x := v.(type) {
 	case json.Number:
-		return ptr, numberTooBig(x)
+		return nil, numberTooBig(x)
 	case map[string]any:
 		for k, val := range x {
-			if p, ok := bigNumber(val, ptr+"/"+strictjson.PointerToken(k)); ok {
-				return p, true
+			if p, ok := bigNumberPath(val); ok {
+				return append(p, strictjson.PointerToken(k)), true
 			}
 		}
 	case []any:
 		for i, val := range x {
-			if p, ok := bigNumber(val, ptr+"/"+strconv.Itoa(i)); ok {
-				return p, true
+			if p, ok := bigNumberPath(val); ok {
+				return append(p, strconv.Itoa(i)), true
 			}
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // jsonType names the JSON type of a decoded value.

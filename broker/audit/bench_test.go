@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -299,5 +300,22 @@ func BenchmarkRedactStringPlain(b *testing.B) {
 	const s = "arguments do not match the schema: /url: does not match pattern ^https://en\\.wikipedia\\.org/"
 	for b.Loop() {
 		red.RedactString(s)
+	}
+}
+
+// BenchmarkRedactArgumentsRaw measures the redaction check of typical
+// arguments that need no redaction: the common case of every call.
+func BenchmarkRedactArgumentsRaw(b *testing.B) {
+	red := testRedactor(b)
+	raw := []byte(`{"text":"hello, this is a typical short argument","count":3}`)
+	var args any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&args); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		red.RedactArgumentsRaw(raw, args, nil)
 	}
 }

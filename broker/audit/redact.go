@@ -115,11 +115,17 @@ func (r *Redactor) RedactArguments(args any, sensitivePointers []string) json.Ra
 // redacting it returns raw itself, compacted: the log keeps the bytes the
 // caller sent, and the arguments are not re-encoded on every call.
 func (r *Redactor) RedactArgumentsRaw(raw []byte, args any, sensitivePointers []string) json.RawMessage {
-	sensitive := make(map[string]bool, len(sensitivePointers))
-	for _, p := range sensitivePointers {
-		sensitive[p] = true
+	var sensitive map[string]bool
+	if len(sensitivePointers) > 0 {
+		sensitive = make(map[string]bool, len(sensitivePointers))
+		for _, p := range sensitivePointers {
+			sensitive[p] = true
+		}
 	}
 	if !r.needsRedaction(args, "", sensitive) {
+		if compactJSON(raw) {
+			return raw
+		}
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, raw); err == nil {
 			return buf.Bytes()
@@ -128,14 +134,50 @@ func (r *Redactor) RedactArgumentsRaw(raw []byte, args any, sensitivePointers []
 	return r.RedactArguments(args, sensitivePointers)
 }
 
+// compactJSON reports whether the JSON text b has no whitespace outside
+// its strings, so json.Compact would return it unchanged.
+func compactJSON(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			return false
+		case '"':
+			// Skip to the closing quote: the next one not escaped by an
+			// odd run of backslashes.
+			for {
+				j := bytes.IndexByte(b[i+1:], '"')
+				if j < 0 {
+					return true // unterminated: not valid JSON anyway
+				}
+				i += 1 + j
+				k := i - 1
+				for k >= 0 && b[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
+		}
+	}
+	return true
+}
+
 // needsRedaction reports whether redactValue would change anything in v.
+// Pointers are built only when sensitive has entries to match.
 func (r *Redactor) needsRedaction(v any, ptr string, sensitive map[string]bool) bool {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, val := range x {
-			p := ptr + "/" + pointerToken(k)
-			if sensitive[p] || sensitive[ptr+"/*"] || secretName(k) || r.RedactString(k) != k {
+			if secretName(k) || r.RedactString(k) != k {
 				return true
+			}
+			var p string
+			if len(sensitive) > 0 {
+				p = ptr + "/" + pointerToken(k)
+				if sensitive[p] || sensitive[ptr+"/*"] {
+					return true
+				}
 			}
 			if r.needsRedaction(val, p, sensitive) {
 				return true
@@ -143,10 +185,14 @@ func (r *Redactor) needsRedaction(v any, ptr string, sensitive map[string]bool) 
 		}
 	case []any:
 		for i, val := range x {
-			if sensitive[ptr+"/-"] || sensitive[ptr+"/"+strconv.Itoa(i)] {
-				return true
+			var p string
+			if len(sensitive) > 0 {
+				if sensitive[ptr+"/-"] || sensitive[ptr+"/"+strconv.Itoa(i)] {
+					return true
+				}
+				p = ptr + "/-"
 			}
-			if r.needsRedaction(val, ptr+"/-", sensitive) {
+			if r.needsRedaction(val, p, sensitive) {
 				return true
 			}
 		}
@@ -310,12 +356,13 @@ var secretWords = map[string]bool{
 	"accesskey": true, "secretkey": true, "bearer": true, "jwt": true,
 }
 
-// secretPairs are adjacent member-name words that mark a secret value.
-var secretPairs = map[[2]string]bool{
-	{"api", "key"}: true, {"private", "key"}: true, {"access", "key"}: true,
-	{"secret", "key"}: true, {"signing", "key"}: true, {"encryption", "key"}: true,
-	{"master", "key"}: true, {"account", "key"}: true, {"session", "key"}: true,
-	{"client", "secret"}: true, {"set", "cookie"}: true,
+// secretPairs are adjacent member-name words, joined by a space, that
+// mark a secret value.
+var secretPairs = map[string]bool{
+	"api key": true, "private key": true, "access key": true,
+	"secret key": true, "signing key": true, "encryption key": true,
+	"master key": true, "account key": true, "session key": true,
+	"client secret": true, "set cookie": true,
 }
 
 // secretSubstrings mark a secret wherever they occur in a lower-cased
@@ -327,58 +374,120 @@ var secretSubstrings = []string{
 	"authorization", "credential",
 }
 
+// secretSubstringBytes are secretSubstrings as byte slices.
+var secretSubstringBytes = func() [][]byte {
+	out := make([][]byte, len(secretSubstrings))
+	for i, s := range secretSubstrings {
+		out[i] = []byte(s)
+	}
+	return out
+}()
+
+// secretSubstringStarts[pairHash(a, b)] has bit k set when
+// secretSubstrings[k] starts with the bytes a, b: a name is compared only
+// with the substrings that can start at each of its positions.
+var secretSubstringStarts = func() (t [4096]uint32) {
+	if len(secretSubstrings) > 32 {
+		panic("audit: more than 32 secret name substrings")
+	}
+	for k, s := range secretSubstrings {
+		t[pairHash(s[0], s[1])] |= 1 << k
+	}
+	return t
+}()
+
 // secretName reports whether a member name says its value is a secret.
 // "max_tokens" and "token_count" are not secrets; "token", "access_token",
 // "apiKey", "X-Api-Key" and "clientSecret" are.
 func secretName(name string) bool {
-	lower := strings.ToLower(name)
-	for _, s := range secretSubstrings {
-		if strings.Contains(lower, s) {
-			return true
-		}
+	var buf [64]byte
+	var lower []byte
+	if len(name) <= len(buf) {
+		lower = buf[:len(name)]
+	} else {
+		lower = make([]byte, len(name))
 	}
-	words := nameWords(name)
-	for i, w := range words {
-		if secretWords[w] {
-			if w == "token" && i+1 < len(words) && (words[i+1] == "count" || words[i+1] == "limit" || words[i+1] == "type") {
-				continue
-			}
-			return true
-		}
-		if i > 0 && secretPairs[[2]string{words[i-1], w}] {
-			return true
-		}
-	}
-	return false
-}
-
-// nameWords splits a member name into lower-case words at non-alphanumeric
-// characters and lower-to-upper case changes: "X-Api-Key" and "xApiKey"
-// both give [x api key].
-func nameWords(name string) []string {
-	var words []string
-	start := -1
-	flush := func(end int) {
-		if start >= 0 && end > start {
-			words = append(words, strings.ToLower(name[start:end]))
-		}
-		start = -1
-	}
+	ascii := true
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
-		switch {
-		case !alnum:
-			flush(i)
-		case start < 0:
-			start = i
-		case c >= 'A' && c <= 'Z' && i > 0 && name[i-1] >= 'a' && name[i-1] <= 'z':
-			flush(i)
-			start = i
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		ascii = ascii && c < 0x80
+		lower[i] = c
+	}
+	// Some non-ASCII letters lower to ASCII ones (the Kelvin sign to k).
+	full := lower
+	if !ascii {
+		full = []byte(strings.ToLower(name))
+	}
+	for i := 0; i+1 < len(full); i++ {
+		for m := secretSubstringStarts[pairHash(full[i], full[i+1])]; m != 0; m &= m - 1 {
+			if bytes.HasPrefix(full[i:], secretSubstringBytes[bits.TrailingZeros32(m)]) {
+				return true
+			}
 		}
 	}
-	flush(len(name))
-	return words
+	secret := false
+	var prev []byte
+	var pair [128]byte
+	ws := words{name: name, lower: lower}
+	for w, ok := ws.next(); ok; w, ok = ws.next() {
+		if string(prev) == "token" && (string(w) == "count" || string(w) == "limit" || string(w) == "type") {
+			secret = false // "token_count" and the like: not a secret after all
+		} else if secret {
+			break
+		}
+		if secretWords[string(w)] {
+			secret = true
+		} else if prev != nil && len(prev)+1+len(w) <= len(pair) {
+			p := append(append(append(pair[:0], prev...), ' '), w...)
+			secret = secretPairs[string(p)]
+		}
+		prev = w
+	}
+	return secret
+}
+
+// words splits a member name into lower-cased words at non-alphanumeric
+// characters and lower-to-upper case changes: "X-Api-Key" and "xApiKey"
+// both give x, api, key. lower is name with ASCII letters lowered; a word
+// with non-ASCII bytes is lowered with strings.ToLower.
+type words struct {
+	name  string
+	lower []byte
+	i     int
+}
+
+// next returns the next word, or false at the end.
+func (ws *words) next() ([]byte, bool) {
+	name := ws.name
+	i := ws.i
+	for i < len(name) && !wordByte(name[i]) {
+		i++
+	}
+	if i == len(name) {
+		ws.i = i
+		return nil, false
+	}
+	start := i
+	ascii := name[i] < 0x80
+	for i++; i < len(name) && wordByte(name[i]); i++ {
+		c := name[i]
+		if c >= 'A' && c <= 'Z' && name[i-1] >= 'a' && name[i-1] <= 'z' {
+			break
+		}
+		ascii = ascii && c < 0x80
+	}
+	ws.i = i
+	if !ascii {
+		return []byte(strings.ToLower(name[start:i])), true
+	}
+	return ws.lower[start:i], true
+}
+
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
 // detector finds one kind of secret in free text.

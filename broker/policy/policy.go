@@ -42,6 +42,7 @@ type Grant struct {
 	mounts      []manifests.Mount
 	limits      Limits
 	rate        *manifests.Rate
+	alone       []*Grant // just this grant: Candidates' answer for one role
 }
 
 // Tool returns the granted tool's manifest.
@@ -130,6 +131,7 @@ func New(set *manifests.Set, defaults Limits) (*Policy, error) {
 				if err != nil {
 					return nil, fmt.Errorf("policy: role %q tool %q: %w", roleName, name, err)
 				}
+				g.alone = []*Grant{g}
 				byTool[name] = g
 			}
 		}
@@ -240,8 +242,14 @@ func constrain(toolSchema json.RawMessage, args map[string]json.RawMessage) (jso
 // Candidates returns the grants that could admit a call of tool by a
 // principal holding roles, in the order of roles. An unknown tool and a tool
 // no role grants are both refused, with different codes but the same public
-// message, so a caller cannot probe which tools exist.
+// message, so a caller cannot probe which tools exist. The slice may be
+// shared: callers must not modify it.
 func (p *Policy) Candidates(roles []string, tool string) ([]*Grant, error) {
+	if len(roles) == 1 {
+		if g, ok := p.grants[roles[0]][tool]; ok {
+			return g.alone, nil
+		}
+	}
 	var out []*Grant
 	for _, r := range roles {
 		if g, ok := p.grants[r][tool]; ok {

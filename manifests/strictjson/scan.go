@@ -42,6 +42,7 @@ type scanner struct {
 	lim    Limits
 	frames []frame
 	keys   []key  // keys of every open object, outermost first
+	high   [2]int // most frames and keys held at once: what putScanner clears
 	arena  []byte // unescaped keys that had escapes
 }
 
@@ -66,8 +67,9 @@ func getScanner(data []byte, lim Limits) *scanner {
 
 // putScanner returns s to the pool without references to the input.
 func putScanner(s *scanner) {
-	clear(s.frames[:cap(s.frames)])
-	clear(s.keys[:cap(s.keys)])
+	clear(s.frames[:s.high[0]])
+	clear(s.keys[:s.high[1]])
+	s.high = [2]int{}
 	if cap(s.frames) > maxPooledFrames || cap(s.keys) > maxPooledKeys || cap(s.arena) > maxPooledArena {
 		return
 	}
@@ -190,6 +192,7 @@ func (s *scanner) push(obj bool) error {
 		return s.errorf(CodeTooDeep, s.i, len(s.frames), "nesting deeper than the limit of %d", s.lim.MaxDepth)
 	}
 	s.frames = append(s.frames, frame{obj: obj, keyStart: len(s.keys)})
+	s.high[0] = max(s.high[0], len(s.frames))
 	return nil
 }
 
@@ -272,6 +275,7 @@ func (s *scanner) addKey(k key) error {
 		}
 	}
 	s.keys = append(s.keys, k)
+	s.high[1] = max(s.high[1], len(s.keys))
 	return nil
 }
 
