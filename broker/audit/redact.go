@@ -122,7 +122,8 @@ func (r *Redactor) RedactArgumentsRaw(raw []byte, args any, sensitivePointers []
 			sensitive[p] = true
 		}
 	}
-	if !r.needsRedaction(args, "", sensitive) {
+	var ptr [256]byte
+	if !r.needsRedaction(args, ptr[:0], sensitive) {
 		if compactJSON(raw) {
 			return raw
 		}
@@ -164,35 +165,43 @@ func compactJSON(b []byte) bool {
 }
 
 // needsRedaction reports whether redactValue would change anything in v.
-// Pointers are built only when sensitive has entries to match.
-func (r *Redactor) needsRedaction(v any, ptr string, sensitive map[string]bool) bool {
+// ptr is v's JSON pointer, built in a buffer the walk extends and
+// truncates (only when sensitive has entries to match), so the walk of a
+// document with nothing to redact allocates nothing.
+func (r *Redactor) needsRedaction(v any, ptr []byte, sensitive map[string]bool) bool {
 	switch x := v.(type) {
 	case map[string]any:
+		n := len(ptr)
 		for k, val := range x {
 			if secretName(k) || r.RedactString(k) != k {
 				return true
 			}
-			var p string
 			if len(sensitive) > 0 {
-				p = ptr + "/" + pointerToken(k)
-				if sensitive[p] || sensitive[ptr+"/*"] {
+				if sensitive[string(append(ptr[:n], "/*"...))] {
+					return true
+				}
+				ptr = appendPointerToken(append(ptr[:n], '/'), k)
+				if sensitive[string(ptr)] {
 					return true
 				}
 			}
-			if r.needsRedaction(val, p, sensitive) {
+			if r.needsRedaction(val, ptr, sensitive) {
 				return true
 			}
 		}
 	case []any:
+		n := len(ptr)
 		for i, val := range x {
-			var p string
 			if len(sensitive) > 0 {
-				if sensitive[ptr+"/-"] || sensitive[ptr+"/"+strconv.Itoa(i)] {
+				if sensitive[string(strconv.AppendInt(append(ptr[:n], '/'), int64(i), 10))] {
 					return true
 				}
-				p = ptr + "/-"
+				ptr = append(ptr[:n], "/-"...)
+				if sensitive[string(ptr)] {
+					return true
+				}
 			}
-			if r.needsRedaction(val, p, sensitive) {
+			if r.needsRedaction(val, ptr, sensitive) {
 				return true
 			}
 		}
@@ -200,6 +209,21 @@ func (r *Redactor) needsRedaction(v any, ptr string, sensitive map[string]bool) 
 		return r.RedactString(x) != x
 	}
 	return false
+}
+
+// appendPointerToken appends s escaped as a JSON pointer reference token.
+func appendPointerToken(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '~':
+			dst = append(dst, '~', '0')
+		case '/':
+			dst = append(dst, '~', '1')
+		default:
+			dst = append(dst, s[i])
+		}
+	}
+	return dst
 }
 
 func (r *Redactor) redactValue(v any, ptr string, sensitive map[string]bool) any {

@@ -252,6 +252,11 @@ func TestRedactArgumentsRaw(t *testing.T) {
 		{name: "schema-sensitive field", raw: `{"text":"hi","key":"abc123"}`, sensitive: []string{"/key"}, mustNotSee: "abc123"},
 		{name: "secret-looking value", raw: `{"note":"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"}`, mustNotSee: "eyJzdWIiOiIxIn0"},
 		{name: "secret in an array", raw: `{"list":["ok","AKIAIOSFODNN7EXAMPLE"]}`, mustNotSee: "AKIAIOSFODNN7EXAMPLE"},
+		{name: "sensitive nested member", raw: `{"a":{"b~/c":{"d":"s3cr3tvalue"}}}`, sensitive: []string{"/a/b~0~1c/d"}, mustNotSee: "s3cr3tvalue"},
+		{name: "sensitive every element", raw: `{"keys":["k1value","k2value"]}`, sensitive: []string{"/keys/-"}, mustNotSee: "k2value"},
+		{name: "sensitive one element", raw: `{"keys":["k1value","k2value"]}`, sensitive: []string{"/keys/1"}, mustNotSee: "k2value"},
+		{name: "sensitive every member", raw: `{"env":{"HOME":"/root","X":"hidden1"}}`, sensitive: []string{"/env/*"}, mustNotSee: "hidden1"},
+		{name: "sensitive pointer elsewhere", raw: `{"a":{"b":"visible"}}`, sensitive: []string{"/a/c", "/b", "/a/b/x"}, wantRaw: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := r.RedactArgumentsRaw([]byte(tc.raw), decode(tc.raw), tc.sensitive)

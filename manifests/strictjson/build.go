@@ -13,8 +13,12 @@ import (
 // guarantees (one well-formed value, valid UTF-8, bounded depth); on any
 // byte it does not expect it reports ok = false, and Decode falls back to
 // encoding/json, so a disagreement can only cost speed, never admit input.
+//
+// Strings without escapes, member names and numbers are substrings of one
+// copy of data, made once: a document costs one allocation for its text
+// however many strings it holds.
 func build(data []byte) (v any, ok bool) {
-	b := builder{data: data}
+	b := builder{data: data, src: string(data)}
 	b.space()
 	v = b.value()
 	b.space()
@@ -26,6 +30,7 @@ func build(data []byte) (v any, ok bool) {
 
 type builder struct {
 	data []byte
+	src  string // data as a string
 	i    int
 	bad  bool
 }
@@ -70,7 +75,7 @@ func (b *builder) value() any {
 			}
 			break
 		}
-		return json.Number(b.data[start:b.i])
+		return json.Number(b.src[start:b.i])
 	}
 	b.bad = true
 	return nil
@@ -161,7 +166,7 @@ func (b *builder) str() (string, bool) {
 	for b.i < len(b.data) {
 		c := b.data[b.i]
 		if c == '"' {
-			s := string(b.data[start:b.i])
+			s := b.src[start:b.i]
 			b.i++
 			return s, true
 		}
