@@ -130,6 +130,14 @@ func (pl *pool) usable(pr *proc, timeout time.Duration) (ok, retire bool) {
 	if !pr.alive() {
 		return false, false
 	}
+	// A process cannot use more CPU time than MaxThreads threads running
+	// for as long as it has been idle: a process put back a moment ago is
+	// judged on that bound, without reading its CPU clock.
+	if idle := time.Since(pr.lastUsed); idle >= 0 && idle < cfg.IdleCPU/time.Duration(cfg.MaxThreads) {
+		if bound := pr.cpuAtPut + idle*time.Duration(cfg.MaxThreads); bound+timeout <= cfg.CPUTimePerProc {
+			return true, false
+		}
+	}
 	cpu, err := pr.cpuTime()
 	if err != nil || cpu-pr.cpuAtPut > cfg.IdleCPU {
 		return false, false

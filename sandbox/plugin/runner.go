@@ -96,8 +96,9 @@ type Config struct {
 	CPUTimePerProc time.Duration
 	// IdleCPU is how much CPU time an idle process may use between two
 	// calls; one that used more (work left running after its call) is
-	// stopped instead of serving the next call. Zero means
-	// [DefaultIdleCPU].
+	// stopped instead of serving the next call. A process idle for less
+	// than IdleCPU/MaxThreads cannot have used more, so its CPU clock is
+	// not read. Zero means [DefaultIdleCPU].
 	IdleCPU time.Duration
 	// GracePeriod is how long a stopping process gets to exit after
 	// go-plugin's graceful shutdown before it is killed. Zero means
