@@ -43,7 +43,7 @@ func roleFromDocument(d *document, ps *problems) *Role {
 	switch {
 	case !d.has("name"):
 		ps.add("name", "required")
-	case !roleNameRE.MatchString(r.Name):
+	case !roleNameRE().MatchString(r.Name):
 		ps.add("name", fmt.Sprintf("%q is not a role name (a lower-case letter, then up to 63 lower-case letters, digits, underscores or hyphens)", clip(r.Name)))
 	}
 	checkText("description", r.Description, false, ps)
@@ -57,7 +57,7 @@ func roleFromDocument(d *document, ps *problems) *Role {
 		switch {
 		case rt.Name == "":
 			ps.add(field+".name", "required: a tool name, or \"*\" for every tool")
-		case rt.Name != "*" && !toolNameRE.MatchString(rt.Name):
+		case rt.Name != "*" && !toolNameRE().MatchString(rt.Name):
 			ps.add(field+".name", fmt.Sprintf("%q is not a tool name", clip(rt.Name)))
 		case seen[rt.Name]:
 			ps.add(field+".name", fmt.Sprintf("%q is listed twice", clip(rt.Name)))

@@ -6,16 +6,25 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
+// The patterns names and versions must match, compiled on first use: the
+// counted repetitions make them costly to compile, and compiling them at
+// package init would cost every process that links this package (the
+// plugin launcher among them) at start.
 var (
-	toolNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	roleNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+	toolNameRE = lazyRegexp(`^[a-z][a-z0-9_]{0,63}$`)
+	roleNameRE = lazyRegexp(`^[a-z][a-z0-9_-]{0,63}$`)
 	// semverRE is semantic versioning 2.0.0's own expression.
-	semverRE  = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
-	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	envNameRE = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,127}$`)
+	semverRE  = lazyRegexp(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+	sha256RE  = lazyRegexp(`^[0-9a-f]{64}$`)
+	envNameRE = lazyRegexp(`^[A-Z_][A-Z0-9_]{0,127}$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Risk levels.
 const (
@@ -95,10 +104,10 @@ func toolFromDocument(d *document, ps *problems) *Tool {
 			ps.add(f, "required")
 		}
 	}
-	if d.has("name") && !toolNameRE.MatchString(t.Name) {
+	if d.has("name") && !toolNameRE().MatchString(t.Name) {
 		ps.add("name", fmt.Sprintf("%q is not a tool name (a lower-case letter, then up to 63 lower-case letters, digits or underscores)", clip(t.Name)))
 	}
-	if d.has("version") && !semverRE.MatchString(t.Version) {
+	if d.has("version") && !semverRE().MatchString(t.Version) {
 		ps.add("version", fmt.Sprintf("%q is not a semantic version such as 1.0.0", clip(t.Version)))
 	}
 	if d.has("description") {
@@ -122,7 +131,7 @@ func toolFromDocument(d *document, ps *problems) *Tool {
 	for i, s := range t.Requires.Secrets {
 		field := fmt.Sprintf("requires.secrets[%d]", i)
 		switch {
-		case !envNameRE.MatchString(s):
+		case !envNameRE().MatchString(s):
 			ps.add(field, fmt.Sprintf("%q is not an environment variable name (upper-case letters, digits and underscores, not starting with a digit)", clip(s)))
 		case seen[s]:
 			ps.add(field, fmt.Sprintf("%q is listed twice", s))
@@ -203,7 +212,7 @@ func checkRuntime(t *Tool, d *document, ps *problems) {
 	switch {
 	case !d.has("runtime", kind, "sha256"):
 		ps.add(field+".sha256", "required: the lower-case hex SHA-256 of the artifact (toolwarden manifest pin writes it)")
-	case !sha256RE.MatchString(sum):
+	case !sha256RE().MatchString(sum):
 		ps.add(field+".sha256", fmt.Sprintf("%q is not a SHA-256 digest (64 lower-case hex digits)", clip(sum)))
 	}
 }

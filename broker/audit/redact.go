@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // HMACKeySize is the size in bytes of the log key a [Redactor] uses.
@@ -292,8 +293,9 @@ func (r *Redactor) RedactString(s string) string {
 	}
 	var spans [][2]int
 	low := asciiLower(s)
-	for cand := candidates(s, low); cand != 0; cand &= cand - 1 {
-		d := &detectors[bits.TrailingZeros64(cand)]
+	ds := loadDetectors()
+	for cand := candidates(ds, s, low); cand != 0; cand &= cand - 1 {
+		d := &ds.list[bits.TrailingZeros64(cand)]
 		text := s
 		if d.fold {
 			text = low
@@ -528,14 +530,24 @@ type detector struct {
 	re   *regexp.Regexp
 }
 
-// pairTable[fold][pairHash(a, b)] has bit k set when one of detector
-// k's literals starts with the bytes a, b (in the lowered text when fold
-// is 1). Hash collisions only cost a prefix comparison.
-var pairTable = func() (t [2][4096]uint64) {
-	if len(detectors) > 64 {
+// secretDetectors are the detectors RedactString runs and their pair
+// table, built on first use: compiling them at package init would cost
+// every process that links this package (the plugin launcher among them)
+// a few milliseconds at start.
+type secretDetectors struct {
+	list []detector
+	// pairs[fold][pairHash(a, b)] has bit k set when one of detector k's
+	// literals starts with the bytes a, b (in the lowered text when fold
+	// is 1). Hash collisions only cost a prefix comparison.
+	pairs [2][4096]uint64
+}
+
+var loadDetectors = sync.OnceValue(func() *secretDetectors {
+	ds := &secretDetectors{list: newDetectors()}
+	if len(ds.list) > 64 {
 		panic("audit: more than 64 secret detectors")
 	}
-	for k, d := range detectors {
+	for k, d := range ds.list {
 		f := 0
 		if d.fold {
 			f = 1
@@ -544,30 +556,30 @@ var pairTable = func() (t [2][4096]uint64) {
 			if len(lit) < 2 {
 				panic("audit: detector literal " + lit + " is shorter than 2 bytes")
 			}
-			t[f][pairHash(lit[0], lit[1])] |= 1 << k
+			ds.pairs[f][pairHash(lit[0], lit[1])] |= 1 << k
 		}
 	}
-	return t
-}()
+	return ds
+})
 
 func pairHash(a, b byte) int { return (int(a)<<4 ^ int(b)) & 4095 }
 
 // candidates returns the set of detectors one of whose literals occurs in
 // s (or, for folding detectors, in low), in one pass over the text.
-func candidates(s, low string) uint64 {
+func candidates(ds *secretDetectors, s, low string) uint64 {
 	var found uint64
 	for i := 0; i+1 < len(s); i++ {
-		for m := pairTable[0][pairHash(s[i], s[i+1])] &^ found; m != 0; m &= m - 1 {
+		for m := ds.pairs[0][pairHash(s[i], s[i+1])] &^ found; m != 0; m &= m - 1 {
 			k := bits.TrailingZeros64(m)
-			for _, lit := range detectors[k].lits {
+			for _, lit := range ds.list[k].lits {
 				if strings.HasPrefix(s[i:], lit) {
 					found |= 1 << k
 				}
 			}
 		}
-		for m := pairTable[1][pairHash(low[i], low[i+1])] &^ found; m != 0; m &= m - 1 {
+		for m := ds.pairs[1][pairHash(low[i], low[i+1])] &^ found; m != 0; m &= m - 1 {
 			k := bits.TrailingZeros64(m)
-			for _, lit := range detectors[k].lits {
+			for _, lit := range ds.list[k].lits {
 				if strings.HasPrefix(low[i:], lit) {
 					found |= 1 << k
 				}
@@ -605,8 +617,8 @@ var secretNameWords = []string{
 	"credential", "authorization", "cookie",
 }
 
-// detectors are the secret shapes RedactString replaces.
-var detectors = func() []detector {
+// newDetectors returns the secret shapes RedactString replaces.
+func newDetectors() []detector {
 	d := []detector{
 		{name: "private key block", lits: []string{"-----BEGIN"},
 			re: regexp.MustCompile(`-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\z)`)},
@@ -641,4 +653,4 @@ var detectors = func() []detector {
 			re: regexp.MustCompile(regexp.QuoteMeta(w) + valueAfterName)})
 	}
 	return d
-}()
+}
