@@ -1,10 +1,6 @@
 package plugin
 
-import (
-	"os"
-
-	"github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
-)
+import "github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
 
 // MaybeLaunch turns the process into a plugin launcher when the runner
 // started it as one, and returns at once otherwise. A launcher never
@@ -18,8 +14,13 @@ import (
 // runner re-executes the broker's own binary (/proc/self/exe) as the
 // launcher, so a binary that never calls MaybeLaunch cannot launch plugins
 // (every start fails with a clear error).
+//
+// The launch package's init already does this, before the program's heavier
+// packages initialize (see the internal launch package); MaybeLaunch is the
+// explicit, documented entry and a no-op in a process init turned into a
+// launcher (it never got this far).
 func MaybeLaunch() {
-	if len(os.Args) == 2 && os.Args[1] == launch.Marker && os.Getpid() == 1 {
+	if launch.IsLauncher() {
 		launch.Main()
 	}
 }
