@@ -65,6 +65,7 @@ type proc struct {
 	run      atomic.Pointer[launched] // set by the go-plugin runner function
 	proxy    *proxy
 	stderr   *stderrCapture
+	watch    watchdog // ends a call at its time limit
 
 	calls    int           // completed calls; used by the pool only
 	due      bool          // near MaxCallsPerProc and counted in pool.due; guarded by pool.mu
@@ -268,8 +269,8 @@ func (p *proc) invoke(ctx context.Context, inv sandbox.Invocation) (res *sandbox
 	// the timeout and the caller's cancellation cancel it from here.
 	callCtx, cancelCause := context.WithCancelCause(p.prog.closing)
 	defer cancelCause(nil)
-	timer := time.AfterFunc(lim.Timeout, func() { cancelCause(errTimedOut) })
-	defer timer.Stop()
+	wc := p.watch.start(lim.Timeout, func() { cancelCause(errTimedOut) })
+	defer p.watch.stop(wc)
 	stopOnCaller := context.AfterFunc(ctx, func() { cancelCause(context.Cause(ctx)) })
 	defer stopOnCaller()
 	p.proxy.begin(callCtx, inv.Egress)
@@ -410,6 +411,7 @@ func (p *proc) kill() {
 // close stops the process: go-plugin's graceful shutdown, then SIGKILL
 // after grace, then removes its sockets and directories and frees its uid.
 func (p *proc) close(grace time.Duration) {
+	p.watch.close()
 	if p.client != nil {
 		t := time.AfterFunc(grace, p.kill)
 		p.client.Kill()
@@ -425,6 +427,84 @@ func (p *proc) close(grace time.Duration) {
 		_ = os.RemoveAll(p.dir)
 	}
 	p.prog.runner.uids.put(p.uid)
+}
+
+// watchdog ends a process's calls at their time limits with one timer that
+// lives as long as the process: a call only records its deadline, and the
+// timer, armed for the earliest deadline it knows, re-arms itself for a
+// later call's when it fires early. Back-to-back calls with the same limit
+// then cost no timer operation (starting and stopping a timer per call
+// wakes the runtime's poller thread each time).
+type watchdog struct {
+	mu      sync.Mutex // guards following
+	t       *time.Timer
+	armedAt time.Time // the deadline t is set for; zero when not armed
+	cur     *watchedCall
+	closed  bool
+}
+
+// watchedCall is a call the watchdog watches.
+type watchedCall struct {
+	deadline time.Time
+	expire   func()
+}
+
+// start watches a call that must end within d; expire runs (once, on the
+// timer's goroutine) if it has not been stopped by then.
+func (w *watchdog) start(d time.Duration, expire func()) *watchedCall {
+	c := &watchedCall{deadline: time.Now().Add(d), expire: expire}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return c
+	}
+	w.cur = c
+	if w.armedAt.IsZero() || c.deadline.Before(w.armedAt) {
+		w.armedAt = c.deadline
+		if w.t == nil {
+			w.t = time.AfterFunc(d, w.fire)
+		} else {
+			w.t.Reset(d)
+		}
+	}
+	return c
+}
+
+// stop ends the watch of c.
+func (w *watchdog) stop(c *watchedCall) {
+	w.mu.Lock()
+	if w.cur == c {
+		w.cur = nil
+	}
+	w.mu.Unlock()
+}
+
+func (w *watchdog) fire() {
+	w.mu.Lock()
+	w.armedAt = time.Time{}
+	var expire func()
+	if c := w.cur; c != nil && !w.closed {
+		if d := time.Until(c.deadline); d > 0 {
+			w.armedAt = c.deadline
+			w.t.Reset(d)
+		} else {
+			expire, w.cur = c.expire, nil
+		}
+	}
+	w.mu.Unlock()
+	if expire != nil {
+		expire()
+	}
+}
+
+// close stops the timer for good.
+func (w *watchdog) close() {
+	w.mu.Lock()
+	w.closed, w.cur = true, nil
+	if w.t != nil {
+		w.t.Stop()
+	}
+	w.mu.Unlock()
 }
 
 // launched is the go-plugin runner of one isolated launch.
