@@ -540,6 +540,8 @@ type secretDetectors struct {
 	// literals starts with the bytes a, b (in the lowered text when fold
 	// is 1). Hash collisions only cost a prefix comparison.
 	pairs [2][4096]uint64
+	// used[fold] has bit h set when pairs[fold][h] is not zero.
+	used [2][4096 / 64]uint64
 }
 
 var loadDetectors = sync.OnceValue(func() *secretDetectors {
@@ -556,7 +558,9 @@ var loadDetectors = sync.OnceValue(func() *secretDetectors {
 			if len(lit) < 2 {
 				panic("audit: detector literal " + lit + " is shorter than 2 bytes")
 			}
-			ds.pairs[f][pairHash(lit[0], lit[1])] |= 1 << k
+			h := pairHash(lit[0], lit[1])
+			ds.pairs[f][h] |= 1 << k
+			ds.used[f][h>>6] |= 1 << (h & 63)
 		}
 	}
 	return ds
@@ -569,19 +573,26 @@ func pairHash(a, b byte) int { return (int(a)<<4 ^ int(b)) & 4095 }
 func candidates(ds *secretDetectors, s, low string) uint64 {
 	var found uint64
 	for i := 0; i+1 < len(s); i++ {
-		for m := ds.pairs[0][pairHash(s[i], s[i+1])] &^ found; m != 0; m &= m - 1 {
-			k := bits.TrailingZeros64(m)
-			for _, lit := range ds.list[k].lits {
-				if strings.HasPrefix(s[i:], lit) {
-					found |= 1 << k
+		// The bitmaps (1 KiB) stay in cache; the pair table (64 KiB) is
+		// read only where a literal may start, a few positions in most
+		// text.
+		if h := pairHash(s[i], s[i+1]); ds.used[0][h>>6]&(1<<(h&63)) != 0 {
+			for m := ds.pairs[0][h] &^ found; m != 0; m &= m - 1 {
+				k := bits.TrailingZeros64(m)
+				for _, lit := range ds.list[k].lits {
+					if strings.HasPrefix(s[i:], lit) {
+						found |= 1 << k
+					}
 				}
 			}
 		}
-		for m := ds.pairs[1][pairHash(low[i], low[i+1])] &^ found; m != 0; m &= m - 1 {
-			k := bits.TrailingZeros64(m)
-			for _, lit := range ds.list[k].lits {
-				if strings.HasPrefix(low[i:], lit) {
-					found |= 1 << k
+		if h := pairHash(low[i], low[i+1]); ds.used[1][h>>6]&(1<<(h&63)) != 0 {
+			for m := ds.pairs[1][h] &^ found; m != 0; m &= m - 1 {
+				k := bits.TrailingZeros64(m)
+				for _, lit := range ds.list[k].lits {
+					if strings.HasPrefix(low[i:], lit) {
+						found |= 1 << k
+					}
 				}
 			}
 		}
