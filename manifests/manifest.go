@@ -108,7 +108,10 @@ type Role struct {
 // RoleTool grants one tool (or, with Name "*", every tool) to a role, with
 // optional narrowing.
 type RoleTool struct {
-	Name string `json:"name"` // a tool name, or "*" for every tool in the set
+	// Name is a tool name, or "*" for every tool in the set. An entry for
+	// a tool replaces the role's "*" entry for it, and must state the
+	// rate, egress and limits "*" sets (see [ParseRole]).
+	Name string `json:"name"`
 	// Arguments maps an argument name to a JSON Schema fragment that the
 	// argument must also satisfy (ANDed with the tool's schema).
 	Arguments map[string]json.RawMessage `json:"arguments,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -15,7 +16,8 @@ import (
 // tool's schema), egress patterns, positive limits, a rate such as
 // "30/min", and mounts (a host directory, resolved against the manifest's
 // directory, at an absolute, clean sandbox path, each path once; none on
-// "*"). Whether the named tools exist, whether the role only narrows them,
+// "*"). An entry for a tool replaces a "*" entry for it, so it must
+// state the rate, egress list and limits "*" sets. Whether the named tools exist, whether the role only narrows them,
 // whether they declare the mounted paths and whether the host directories
 // exist is checked by [LoadDir], which sees the tools and the disk.
 func ParseRole(data []byte, file string) (*Role, error) {
@@ -84,10 +86,49 @@ func roleFromDocument(d *document, ps *problems) *Role {
 		checkEgressList(field+".egress", rt.Egress, ps)
 		checkMounts(field, &r, rt, ps)
 	}
+	checkWildcardOverrides(r.Tools, ps)
 	if len(ps.list) > before {
 		return nil
 	}
 	return &r
+}
+
+// checkWildcardOverrides refuses an entry for one tool that would drop a
+// restriction the role's "*" entry sets. An entry replaces "*" for its
+// tool entirely, so an entry added only to constrain an argument would
+// silently lift the wildcard's rate, egress list and limits for that tool:
+// the entry must state each of them itself (its own value, possibly a
+// looser one, is an explicit decision; an absent one is not).
+func checkWildcardOverrides(entries []RoleTool, ps *problems) {
+	wild := slices.IndexFunc(entries, func(rt RoleTool) bool { return rt.Name == "*" })
+	if wild < 0 {
+		return
+	}
+	w := entries[wild]
+	for i, rt := range entries {
+		if i == wild || rt.Name == "" {
+			continue
+		}
+		field := fmt.Sprintf("tools[%d]", i)
+		drop := func(f, what string) {
+			ps.add(field+"."+f, fmt.Sprintf("this entry replaces the \"*\" entry (tools[%d]) for tool %s, and %s, which this entry does not set: state it here too (an explicit value, even a looser one, is allowed)", wild, clip(rt.Name), what))
+		}
+		if w.Rate != nil && rt.Rate == nil {
+			drop("rate", "\"*\" sets a rate")
+		}
+		if w.Egress != nil && rt.Egress == nil {
+			drop("egress", "\"*\" narrows egress")
+		}
+		if w.Limits.Timeout > 0 && rt.Limits.Timeout == 0 {
+			drop("limits.timeout", "\"*\" sets limits.timeout")
+		}
+		if w.Limits.Memory > 0 && rt.Limits.Memory == 0 {
+			drop("limits.memory", "\"*\" sets limits.memory")
+		}
+		if w.Limits.Output > 0 && rt.Limits.Output == 0 {
+			drop("limits.output", "\"*\" sets limits.output")
+		}
+	}
 }
 
 // checkMounts checks an entry's mounts and resolves their host paths

@@ -444,7 +444,10 @@ func TestEgress(t *testing.T) {
 
 func TestWildcard(t *testing.T) {
 	const wildcard = "- name: \"*\"\n  limits: {timeout: 1s}"
-	const explicit = "- name: echo\n  arguments:\n    text: {pattern: \"^hello\"}"
+	// The explicit entry replaces "*" for echo, so it must state the
+	// limits "*" sets (the loader refuses it otherwise); its own value,
+	// here looser, applies.
+	const explicit = "- name: echo\n  arguments:\n    text: {pattern: \"^hello\"}\n  limits: {timeout: 2s}"
 	tests := []struct{ name, entries string }{
 		{"explicit before wildcard", explicit + "\n" + wildcard},
 		{"explicit after wildcard", wildcard + "\n" + explicit},
@@ -465,6 +468,9 @@ func TestWildcard(t *testing.T) {
 			echo := single(t, p, "admin", "echo")
 			if !echo.Constrained() {
 				t.Fatal("echo: got an unconstrained grant, want the explicit entry's constraint")
+			}
+			if got, want := echo.Limits().Timeout, 2*time.Second; got != want {
+				t.Errorf("echo: got timeout %v, want the explicit entry's %v", got, want)
 			}
 			_, err := policy.Admit([]*policy.Grant{echo}, args(t, `{"text":"bye"}`))
 			policyError(t, err, policy.CodeDeniedArgs)
