@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // maxPublicErrorBytes caps the tool-reported message shown to the caller.
@@ -27,6 +28,9 @@ type Envelope struct {
 // optionally surrounded by whitespace, valid UTF-8, with exactly one member,
 // "result" (any value) or "error" (a string), and no duplicate keys at any
 // depth, so every later reader of the result sees the same object.
+//
+// The output is checked in one pass by strictjson (about 250 MB/s, no
+// allocation), then its single member is located in the checked bytes.
 func ParseEnvelope(out []byte) (Envelope, error) {
 	if !utf8.Valid(out) {
 		return Envelope{}, errors.New("the output is not valid UTF-8")
@@ -34,53 +38,35 @@ func ParseEnvelope(out []byte) (Envelope, error) {
 	if len(bytes.TrimSpace(out)) == 0 {
 		return Envelope{}, errors.New("the output is empty")
 	}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
+	if err := strictjson.Check(out, strictjson.Limits{MaxBytes: len(out), MaxDepth: maxDepth}); err != nil {
+		if se, ok := errors.AsType[*strictjson.Error](err); ok && se.Code == strictjson.CodeDuplicateKey {
+			return Envelope{}, fmt.Errorf("result has a duplicate key: %w", err)
+		}
 		return Envelope{}, fmt.Errorf("the output is not JSON: %w", err)
 	}
-	if tok != json.Delim('{') {
+	// out is one well-formed JSON value from here on.
+	i := skipSpace(out, 0)
+	if out[i] != '{' {
 		return Envelope{}, errors.New("the output is not a JSON object")
 	}
-	var (
-		key   string
-		start int64
-		end   int64
-		n     int
-	)
-	for dec.More() {
-		ktok, err := dec.Token()
-		if err != nil {
-			return Envelope{}, fmt.Errorf("the output is not JSON: %w", err)
-		}
-		n++
-		if n > 1 {
-			return Envelope{}, errors.New("envelope has more than one member")
-		}
-		key, _ = ktok.(string)
-		if key != "result" && key != "error" {
-			return Envelope{}, fmt.Errorf("envelope member %q is neither \"result\" nor \"error\"", truncate(key, 64))
-		}
-		start = dec.InputOffset()
-		if err := skipValue(dec, 1); err != nil {
-			return Envelope{}, err
-		}
-		end = dec.InputOffset()
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return Envelope{}, fmt.Errorf("the output is not JSON: %w", err)
-	}
-	if n == 0 {
+	i = skipSpace(out, i+1)
+	if out[i] == '}' {
 		return Envelope{}, errors.New("envelope has neither \"result\" nor \"error\"")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Envelope{}, errors.New("the output has data after the envelope object")
+	keyEnd := skipJSONValue(out, i)
+	var key string
+	if err := json.Unmarshal(out[i:keyEnd], &key); err != nil {
+		return Envelope{}, fmt.Errorf("the output is not JSON: %w", err)
 	}
-	// The value's bytes: after the key come optional whitespace, the colon
-	// and more whitespace; InputOffset points just past the value.
-	raw := bytes.TrimSpace(out[start:end])
-	raw = bytes.TrimSpace(bytes.TrimPrefix(raw, []byte(":")))
+	if key != "result" && key != "error" {
+		return Envelope{}, fmt.Errorf("envelope member %q is neither \"result\" nor \"error\"", truncate(key, 64))
+	}
+	start := skipSpace(out, skipSpace(out, keyEnd)+1) // past the colon
+	end := skipJSONValue(out, start)
+	if after := skipSpace(out, end); out[after] != '}' {
+		return Envelope{}, errors.New("envelope has more than one member")
+	}
+	raw := out[start:end]
 	if key == "error" {
 		var msg string
 		if err := json.Unmarshal(raw, &msg); err != nil {
@@ -89,6 +75,50 @@ func ParseEnvelope(out []byte) (Envelope, error) {
 		return Envelope{Error: msg, IsError: true}, nil
 	}
 	return Envelope{Result: bytes.Clone(raw)}, nil
+}
+
+// skipSpace returns the index of the first non-whitespace byte of b at or
+// after i, or len(b).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipJSONValue returns the index just past the JSON value starting at
+// b[i]. b must be checked JSON: it only tracks strings and nesting.
+func skipJSONValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		default:
+			if depth == 0 {
+				// A number or literal: up to the next delimiter.
+				for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
+					i++
+				}
+				return i
+			}
+		}
+	}
+	return i
 }
 
 // maxDepth bounds nesting in tool output, as encoding/json does.
