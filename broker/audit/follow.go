@@ -59,6 +59,9 @@ type follower struct {
 	fn    func(*Record) error
 	after uint64 // last seq passed over
 
+	drained     bool   // the rotated segments up to drainedUpTo have been read
+	drainedUpTo uint64 // first seq of the newest segment read
+
 	cur     *os.File // the active file being read, nil before it exists
 	off     int64
 	line    int // complete lines read from the current file
@@ -100,17 +103,22 @@ func (fw *follower) catchUp() error {
 		if err != nil {
 			return err
 		}
-		// From the last segment that can hold seq after+1.
-		start := 0
-		for i, s := range segs {
-			if s.first <= fw.after+1 {
-				start = i
+		// From the last segment that can hold seq after+1, unless these
+		// very segments were read already (rotated segments do not change):
+		// while the active file is missing, each poll comes back here.
+		if newest := lastFirst(segs); !fw.drained || newest != fw.drainedUpTo {
+			start := 0
+			for i, s := range segs {
+				if s.first <= fw.after+1 {
+					start = i
+				}
 			}
-		}
-		for _, s := range segs[start:] {
-			if err := fw.drainFile(s.path); err != nil {
-				return err
+			for _, s := range segs[start:] {
+				if err := fw.drainFile(s.path); err != nil {
+					return err
+				}
 			}
+			fw.drained, fw.drainedUpTo = true, newest
 		}
 		f, err := os.Open(fw.path)
 		if errors.Is(err, fs.ErrNotExist) {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/toolwarden/toolwarden/sandbox"
 )
 
 // pool holds the processes of one (tool, tenant, settings) key. A process
@@ -30,15 +32,26 @@ func newPool(p *Program, key string, s procSettings) *pool {
 	return &pool{prog: p, key: key, settings: s, slots: make(chan struct{}, p.runner.cfg.MaxProcs), lastUsed: time.Now()}
 }
 
-// get returns a process for one call: an idle one that is still alive, or
-// a new one. It waits for a slot while MaxProcs calls are in flight.
-func (pl *pool) get(ctx context.Context, timeout time.Duration) (*proc, error) {
+// get returns a process for one call that must end by deadline (its
+// time limit is timeout): an idle one that is still alive, or a new one.
+// It waits for a slot while MaxProcs calls are in flight, and fails with
+// sandbox.timeout if the deadline passes while it waits or starts one.
+func (pl *pool) get(ctx context.Context, deadline time.Time, timeout time.Duration) (*proc, error) {
 	select {
 	case pl.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-pl.prog.closing.Done():
-		return nil, pl.prog.closedError()
+	default:
+		// Every process is busy: wait, but not past the call's deadline.
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		select {
+		case pl.slots <- struct{}{}:
+		case <-t.C:
+			return nil, &sandbox.Error{Code: sandbox.CodeTimeout, Public: "the tool's time limit passed while the call waited for a free process"}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-pl.prog.closing.Done():
+			return nil, pl.prog.closedError()
+		}
 	}
 	for {
 		pl.mu.Lock()
@@ -61,12 +74,17 @@ func (pl *pool) get(ctx context.Context, timeout time.Duration) (*proc, error) {
 			pl.discard(pr, 0)
 		}
 	}
-	pr, err := startProc(ctx, pl.prog, pl.settings)
+	sctx, cancel := context.WithDeadline(ctx, deadline)
+	pr, err := startProc(sctx, pl.prog, pl.settings)
+	cancel()
 	if err != nil {
 		pl.mu.Lock()
 		pl.live--
 		pl.mu.Unlock()
 		<-pl.slots
+		if ctx.Err() == nil && !time.Now().Before(deadline) {
+			return nil, &sandbox.Error{Code: sandbox.CodeTimeout, Public: "the tool's time limit passed while its process started", Err: err}
+		}
 		return nil, err
 	}
 	pl.prog.runner.logger.Debug("started plugin process", "tool", pl.prog.tool, "pid", pr.run.Load().pid(), "uid", pr.uid)

@@ -139,6 +139,46 @@ func TestPoolReplacesAhead(t *testing.T) {
 	})
 }
 
+// TestTimeLimitCoversTheWait checks that a call's time limit covers the
+// time it waits for a free process, not only the time the tool runs.
+func TestTimeLimitCoversTheWait(t *testing.T) {
+	r := newRunner(t, Config{MinProcs: 1, MaxProcs: 1})
+	prog := prepareFixture(t, r, "hostile")
+	identity(t, prog, "q") // the pool's one process is warm
+	busy := make(chan error, 1)
+	go func() {
+		_, err := call(t, prog, "q", map[string]any{"attack": "sleep", "pid": 3000}, testLimits)
+		busy <- err
+	}()
+	// Wait until the first call holds the only process.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		pl := onlyPool(t, prog, "q")
+		pl.mu.Lock()
+		held := len(pl.slots)
+		pl.mu.Unlock()
+		if held > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first call never took the pool's process")
+		}
+	}
+	lim := testLimits
+	lim.Timeout = 300 * time.Millisecond
+	began := time.Now()
+	_, err := call(t, prog, "q", map[string]any{"attack": "whoami"}, lim)
+	took := time.Since(began)
+	if got := reasonCode(err); got != sandbox.CodeTimeout {
+		t.Errorf("call queued behind a 3 s call with a 300 ms limit: code = %q (%v) after %v, want %q", got, err, took, sandbox.CodeTimeout)
+	}
+	if took > 2*time.Second {
+		t.Errorf("call with a 300 ms limit returned after %v, want about 300 ms", took)
+	}
+	if err := <-busy; err != nil {
+		t.Errorf("the first call: %v", err)
+	}
+}
+
 // pluginProcesses lists host processes running as a plugin uid.
 func pluginProcesses(t *testing.T) []string {
 	t.Helper()

@@ -60,8 +60,9 @@ var reservedEnv = []string{"PLUGIN_", "TOOLWARDEN_"}
 // egress proxy, which grants exactly inv.Egress; stdin from /dev/null.
 //
 // On failure Run returns a [*sandbox.Error] with code
-// [sandbox.CodeTimeout] (wall clock past Limits.Timeout, or CPU time past
-// it), [sandbox.CodeMemory] (the process ran out of Limits.MemoryBytes),
+// [sandbox.CodeTimeout] (wall clock past Limits.Timeout, counted from the
+// start of Run, so waiting for a free process and starting one count too;
+// or CPU time past it), [sandbox.CodeMemory] (the process ran out of Limits.MemoryBytes),
 // [sandbox.CodeOutputTooLarge] (a reply past Limits.OutputBytes, wrapping
 // a [*sandbox.OutputLimitError]), [sandbox.CodeCrashed] (the process died
 // during the call), [sandbox.CodeBadOutput], [sandbox.CodeToolError],
@@ -71,6 +72,7 @@ var reservedEnv = []string{"PLUGIN_", "TOOLWARDEN_"}
 // the next call gets a fresh one. A call cancelled through ctx returns
 // ctx's error, uncoded. Result.PeakMemoryBytes is always 0 (unknown).
 func (p *Program) Run(ctx context.Context, inv sandbox.Invocation) (*sandbox.Result, error) {
+	deadline := time.Now().Add(inv.Limits.Timeout)
 	if err := inv.Limits.Validate(); err != nil {
 		return nil, fmt.Errorf("plugin: run %s: %w", p.tool, err)
 	}
@@ -98,9 +100,15 @@ func (p *Program) Run(ctx context.Context, inv sandbox.Invocation) (*sandbox.Res
 		p.calls.Done()
 	}()
 
-	pr, err := pl.get(ctx, inv.Limits.Timeout)
+	pr, err := pl.get(ctx, deadline, inv.Limits.Timeout)
 	if err != nil {
 		return nil, err
+	}
+	// The time limit covers the whole call: what waiting and starting
+	// used is not given to the tool again.
+	if inv.Limits.Timeout = time.Until(deadline); inv.Limits.Timeout <= 0 {
+		pl.put(pr, true)
+		return nil, &sandbox.Error{Code: sandbox.CodeTimeout, Public: "the tool's time limit passed before the call began"}
 	}
 	res, err, keep := pr.invoke(ctx, inv)
 	pl.put(pr, keep)
