@@ -550,7 +550,10 @@ func TestHTTPRequestEndsWithTheCall(t *testing.T) {
 	}})
 	defer close(release)
 	lim := limits()
-	lim.Timeout = 300 * time.Millisecond
+	// Long enough that the module is surely running and its request made
+	// before the limit, even under -race on a loaded machine (300 ms was
+	// not: the call could end before the request, with no attempt to see).
+	lim.Timeout = 2 * time.Second
 	res, err := goProgram(t, "httpfetch").Run(context.Background(), sandbox.Invocation{
 		Args: []byte(`{"url":"` + srv.base + `/hang"}`), Limits: lim, Egress: []string{srv.grant},
 	})
