@@ -53,7 +53,7 @@ func ParseEnvelope(out []byte) (Envelope, error) {
 	if out[i] == '}' {
 		return Envelope{}, errors.New("envelope has neither \"result\" nor \"error\"")
 	}
-	keyEnd := skipJSONValue(out, i)
+	keyEnd := strictjson.SkipValue(out, i)
 	var key string
 	if err := json.Unmarshal(out[i:keyEnd], &key); err != nil {
 		return Envelope{}, fmt.Errorf("the output is not JSON: %w", err)
@@ -62,7 +62,7 @@ func ParseEnvelope(out []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("envelope member %q is neither \"result\" nor \"error\"", truncate(key, 64))
 	}
 	start := skipSpace(out, skipSpace(out, keyEnd)+1) // past the colon
-	end := skipJSONValue(out, start)
+	end := strictjson.SkipValue(out, start)
 	if after := skipSpace(out, end); out[after] != '}' {
 		return Envelope{}, errors.New("envelope has more than one member")
 	}
@@ -82,41 +82,6 @@ func ParseEnvelope(out []byte) (Envelope, error) {
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
-	}
-	return i
-}
-
-// skipJSONValue returns the index just past the JSON value starting at
-// b[i]. b must be checked JSON: it only tracks strings and nesting.
-func skipJSONValue(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch c := b[i]; c {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if depth == 0 {
-				return i + 1
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		default:
-			if depth == 0 {
-				// A number or literal: up to the next delimiter.
-				for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
-					i++
-				}
-				return i
-			}
-		}
 	}
 	return i
 }

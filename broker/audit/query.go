@@ -10,6 +10,8 @@ import (
 	"os"
 	"runtime/debug"
 	"time"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // Filter selects records for [Query], [ComputeStats] and [Follow]. Each
@@ -325,7 +327,7 @@ func parseTool(line []byte, i int, lf *lineFields, session bool) (int, bool) {
 // after the tool).
 func parseDecision(line []byte, i int, lf *lineFields) bool {
 	if a := bytes.Index(line[i:], keyArgs); a >= 0 {
-		if i = skipValue(line, i+a+len(keyArgs)); i < 0 {
+		if i = strictjson.SkipValue(line, i+a+len(keyArgs)); i < 0 {
 			return false
 		}
 	}
@@ -354,64 +356,11 @@ func parseDecision(line []byte, i int, lf *lineFields) bool {
 // is at line[i] (just after the opening quote), and the index just after
 // the closing quote.
 func stringAt(line []byte, i int) ([]byte, int, bool) {
-	for j := i; j < len(line); {
-		q := bytes.IndexByte(line[j:], '"')
-		if q < 0 {
-			return nil, 0, false
-		}
-		q += j
-		bs := 0
-		for k := q - 1; k >= i && line[k] == '\\'; k-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			return line[i:q:q], q + 1, true
-		}
-		j = q + 1
+	end := strictjson.StringEnd(line, i)
+	if end < 0 {
+		return nil, 0, false
 	}
-	return nil, 0, false
-}
-
-// skipValue returns the index just after the JSON value starting at
-// line[i], or -1.
-func skipValue(line []byte, i int) int {
-	if i >= len(line) {
-		return -1
-	}
-	switch line[i] {
-	case '"':
-		_, end, ok := stringAt(line, i+1)
-		if !ok {
-			return -1
-		}
-		return end
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(line); j++ {
-			switch line[j] {
-			case '"':
-				_, end, ok := stringAt(line, j+1)
-				if !ok {
-					return -1
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	}
-	for j := i; j < len(line); j++ {
-		if c := line[j]; c == ',' || c == '}' || c == ']' {
-			return j
-		}
-	}
-	return -1
+	return line[i : end-1 : end-1], end, true
 }
 
 // matcher is a Filter prepared for raw fields.

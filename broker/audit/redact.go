@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // HMACKeySize is the size in bytes of the log key a [Redactor] uses.
@@ -144,22 +146,11 @@ func compactJSON(b []byte) bool {
 		case ' ', '\t', '\n', '\r':
 			return false
 		case '"':
-			// Skip to the closing quote: the next one not escaped by an
-			// odd run of backslashes.
-			for {
-				j := bytes.IndexByte(b[i+1:], '"')
-				if j < 0 {
-					return true // unterminated: not valid JSON anyway
-				}
-				i += 1 + j
-				k := i - 1
-				for k >= 0 && b[k] == '\\' {
-					k--
-				}
-				if (i-1-k)%2 == 0 {
-					break
-				}
+			end := strictjson.StringEnd(b, i+1)
+			if end < 0 {
+				return true // unterminated: not valid JSON anyway
 			}
+			i = end - 1
 		}
 	}
 	return true
