@@ -89,48 +89,6 @@ func skipSpace(b []byte, i int) int {
 // maxDepth bounds nesting in tool output, as encoding/json does.
 const maxDepth = 10000
 
-// skipValue reads one complete JSON value from dec, rejecting duplicate
-// object keys at any depth.
-func skipValue(dec *json.Decoder, depth int) error {
-	if depth > maxDepth {
-		return errors.New("the output nests too deeply")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("the output is not JSON: %w", err)
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]struct{}{}
-		for dec.More() {
-			ktok, err := dec.Token()
-			if err != nil {
-				return fmt.Errorf("the output is not JSON: %w", err)
-			}
-			k, _ := ktok.(string)
-			if _, dup := seen[k]; dup {
-				return fmt.Errorf("result has duplicate key %q", truncate(k, 64))
-			}
-			seen[k] = struct{}{}
-			if err := skipValue(dec, depth+1); err != nil {
-				return err
-			}
-		}
-	case json.Delim('['):
-		for dec.More() {
-			if err := skipValue(dec, depth+1); err != nil {
-				return err
-			}
-		}
-	default:
-		return nil
-	}
-	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("the output is not JSON: %w", err)
-	}
-	return nil
-}
-
 // PublicMessage makes a tool's error message safe to show: control and
 // bidirectional-formatting characters are dropped (line breaks and tabs
 // become spaces), the text is trimmed and capped at maxPublicErrorBytes on a
@@ -165,40 +123,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// DecodeStrict decodes one JSON object into v: unknown fields, duplicate
-// or case-variant keys at the top level, duplicate keys at any depth and
-// trailing data are errors. Runtimes use it for the messages of the tool
-// ABI, whose every member name is fixed.
-func DecodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
-		return errors.New("not a JSON object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := k.(string)
-		if seen[strings.ToLower(key)] {
-			return fmt.Errorf("duplicate key %q", truncate(key, 64))
-		}
-		seen[strings.ToLower(key)] = true
-		if err := skipValue(dec, 1); err != nil {
-			return err
-		}
-	}
-	strict := json.NewDecoder(bytes.NewReader(data))
-	strict.DisallowUnknownFields()
-	if err := strict.Decode(v); err != nil {
-		return err
-	}
-	if strict.More() {
-		return errors.New("data after the object")
-	}
-	return nil
 }

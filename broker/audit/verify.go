@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"time"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // Report is what [Verify] found.
@@ -305,6 +306,9 @@ func (v *verifier) fail(kind, format string, args ...any) *VerifyError {
 // check verifies one complete line against the chain and advances it.
 func (v *verifier) check(line []byte) (*Record, *VerifyError) {
 	rec, err := decodeLine(line)
+	if err != nil && rekeyed(err) {
+		return nil, v.fail(KindEdited, "line is not the canonical encoding of a record: %v", err)
+	}
 	if err != nil {
 		return nil, v.fail(KindMalformed, "not a record: %v", err)
 	}
@@ -355,14 +359,14 @@ func (v *verifier) lookahead(lo, hi uint64) int {
 		var s struct {
 			Seq *uint64 `json:"seq"`
 		}
-		if json.Unmarshal(b, &s) == nil && s.Seq != nil && *s.Seq >= lo && *s.Seq < hi {
+		if strictjson.Unmarshal(b, &s, strictjson.Limits{MaxBytes: MaxLineBytes, AllowUnknownFields: true}) == nil && s.Seq != nil && *s.Seq >= lo && *s.Seq < hi {
 			return line
 		}
 	}
 }
 
-// decodeLine decodes one line strictly as a Record. Case-variant and
-// duplicate keys decode here; the canonical comparison rejects them.
+// decodeLine decodes one line strictly as a Record (see
+// strictjson.Unmarshal): one object, known members only, named exactly.
 func decodeLine(line []byte) (*Record, error) {
 	var rec Record
 	if err := decodeStrict(line, &rec); err != nil {
@@ -377,15 +381,18 @@ func decodeStrict(line []byte, v any) error {
 	if len(line) == 0 || line[0] != '{' {
 		return errors.New("line is not a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.InputOffset() != int64(len(line)) {
+	if line[len(line)-1] != '}' {
 		return errors.New("data after the object")
 	}
-	return nil
+	return strictjson.Unmarshal(line, v, strictjson.Limits{MaxBytes: MaxLineBytes})
+}
+
+// rekeyed reports whether err refuses a line for a key spelt differently
+// from the record's field or repeated: the mark of an edit, not of a line
+// that was never a record.
+func rekeyed(err error) bool {
+	se, ok := errors.AsType[*strictjson.Error](err)
+	return ok && (se.Code == strictjson.CodeFieldCase || se.Code == strictjson.CodeDuplicateKey || se.Code == strictjson.CodeCaseVariantKey)
 }
 
 func firstDiff(a, b []byte) int {

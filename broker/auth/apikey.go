@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // API key layout: "tw_" + id + "_" + secret. Both parts use lowercase
@@ -334,7 +336,7 @@ func readKeysFile(path string) (*keysFile, error) {
 		return nil, fmt.Errorf("load keys %s: %w", path, err)
 	}
 	var f keysFile
-	if err := decodeStrict(data, &f); err != nil {
+	if err := strictjson.Unmarshal(data, &f, strictjson.Limits{MaxBytes: maxKeysFileBytes}); err != nil {
 		return nil, fmt.Errorf("load keys %s: %w", path, err)
 	}
 	if err := f.check(); err != nil {

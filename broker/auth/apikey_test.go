@@ -249,7 +249,7 @@ func TestLoadKeysStrict(t *testing.T) {
 		{name: "unknown field", data: `{"version":1,"keys":[],"admin":true}`, want: "admin"},
 		{name: "unknown entry field", data: `{"version":1,"keys":[` + strings.Replace(entry, `"tenant"`, `"revoked":false,"tenant"`, 1) + `]}`, want: "revoked"},
 		{name: "case-variant field", data: `{"version":1,"keys":[` + strings.Replace(entry, `"tenant"`, `"Tenant"`, 1) + `]}`, want: "Tenant"},
-		{name: "folded field", data: `{"version":1,"keys":[` + strings.Replace(entry, `"subject"`, `"ſubject"`, 1) + `]}`, want: "not allowed"},
+		{name: "folded field", data: `{"version":1,"keys":[` + strings.Replace(entry, `"subject"`, `"ſubject"`, 1) + `]}`, want: "only in case"},
 		{name: "repeated field", data: `{"version":1,"keys":[` + strings.Replace(entry, `"tenant":"acme"`, `"tenant":"acme","tenant":"other"`, 1) + `]}`, want: "duplicate"},
 		{name: "repeated id", data: `{"version":1,"keys":[` + entry + `,` + entry + `]}`, want: "twice"},
 		{name: "wrong version", data: `{"version":2,"keys":[]}`, want: "version"},
@@ -257,7 +257,7 @@ func TestLoadKeysStrict(t *testing.T) {
 		{name: "bad id", data: `{"version":1,"keys":[` + strings.Replace(entry, `aaaaaaaaaaaaaaaa`, `AAAA_AAAAAAAAAAA`, 1) + `]}`, want: "id"},
 		{name: "no roles", data: `{"version":1,"keys":[` + strings.Replace(entry, `["r"]`, `[]`, 1) + `]}`, want: "roles"},
 		{name: "trailing data", data: `{"version":1,"keys":[]} {}`, want: "trailing"},
-		{name: "not json", data: `version=1`, want: "malformed"},
+		{name: "not json", data: `version=1`, want: "unexpected"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 const (
@@ -63,13 +65,12 @@ var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k", "p
 // types) are skipped and named in skipped. A set with no usable key is an
 // error.
 func parseJWKS(data []byte) (set keySet, skipped []string, err error) {
-	if err := checkJSON(data, nil); err != nil {
-		return nil, nil, fmt.Errorf("jwks: %w", err)
-	}
+	// A JWK Set may carry members of its own beside "keys" (RFC 7517
+	// section 5); they are skipped, never folded onto "keys".
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
+	if err := strictjson.Unmarshal(data, &doc, strictjson.Limits{MaxBytes: maxJWKSBytes, AllowUnknownFields: true}); err != nil {
 		return nil, nil, fmt.Errorf("jwks: %w", err)
 	}
 	set = keySet{}
@@ -89,11 +90,11 @@ func parseJWKS(data []byte) (set keySet, skipped []string, err error) {
 
 // parseJWK reads one JWKS entry; why is non-empty if the entry is skipped.
 func parseJWK(raw json.RawMessage) (k publicKey, kid, why string) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+	m, err := strictjson.Members(raw, strictjson.Limits{MaxBytes: maxJWKSBytes})
+	if err != nil {
 		return k, "", "not a JSON object"
 	}
-	if err := json.Unmarshal(m["kid"], &kid); err != nil || kid == "" {
+	if kid, err = stringMember(m, "kid"); err != nil {
 		return k, "", "no kid"
 	}
 	for _, name := range privateJWKMembers {
@@ -103,7 +104,7 @@ func parseJWK(raw json.RawMessage) (k publicKey, kid, why string) {
 	}
 	if use, ok := m["use"]; ok {
 		var u string
-		if json.Unmarshal(use, &u) != nil || u != "sig" {
+		if member(use, &u) != nil || u != "sig" {
 			return k, kid, "use is not \"sig\""
 		}
 	}

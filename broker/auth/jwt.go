@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // Defaults of [JWTConfig].
@@ -180,7 +182,7 @@ func (v *jwtVerifier) verify(ctx context.Context, token string, now time.Time) (
 	if err != nil {
 		return Principal{}, fail(CodeInvalid, fmt.Errorf("jwt: header: %w", err))
 	}
-	hdr, err := decodeObject(hdrJSON)
+	hdr, err := strictjson.Members(hdrJSON, strictjson.Limits{MaxBytes: maxBearerBytes})
 	if err != nil {
 		return Principal{}, fail(CodeInvalid, fmt.Errorf("jwt: header: %w", err))
 	}
@@ -234,7 +236,7 @@ func (v *jwtVerifier) verify(ctx context.Context, token string, now time.Time) (
 
 // checkClaims checks the verified claims set and builds the principal.
 func (v *jwtVerifier) checkClaims(payload []byte, kid string, now time.Time) (Principal, error) {
-	claims, err := decodeObject(payload)
+	claims, err := strictjson.Members(payload, strictjson.Limits{MaxBytes: maxBearerBytes})
 	if err != nil {
 		return Principal{}, fail(CodeInvalid, fmt.Errorf("jwt: claims: %w", err))
 	}
@@ -326,6 +328,11 @@ func (v *jwtVerifier) checkClaims(payload []byte, kid string, now time.Time) (Pr
 	}, nil
 }
 
+// member decodes one member's value, as strictjson.Members returned it.
+func member(raw json.RawMessage, v any) error {
+	return strictjson.Unmarshal(raw, v, strictjson.Limits{MaxBytes: maxBearerBytes})
+}
+
 // stringMember returns the non-empty string member name of m.
 func stringMember(m map[string]json.RawMessage, name string) (string, error) {
 	raw, ok := m[name]
@@ -333,7 +340,7 @@ func stringMember(m map[string]json.RawMessage, name string) (string, error) {
 		return "", fmt.Errorf("%q missing", name)
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := member(raw, &s); err != nil {
 		return "", fmt.Errorf("%q is not a string", name)
 	}
 	if s == "" {
@@ -354,7 +361,7 @@ func numericDate(m map[string]json.RawMessage, name string) (t time.Time, ok boo
 		return time.Time{}, false, nil
 	}
 	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+	if err := member(raw, &f); err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
 		return time.Time{}, true, fmt.Errorf("claim %q is not a NumericDate", name)
 	}
 	sec, frac := math.Modf(f)
@@ -368,11 +375,11 @@ func audiences(m map[string]json.RawMessage) ([]string, error) {
 		return nil, errors.New(`claim "aud" missing`)
 	}
 	var one string
-	if json.Unmarshal(raw, &one) == nil {
+	if member(raw, &one) == nil {
 		return []string{one}, nil
 	}
 	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
+	if err := member(raw, &many); err != nil || len(many) == 0 {
 		return nil, errors.New(`claim "aud" is neither a string nor a non-empty array of strings`)
 	}
 	return many, nil
@@ -388,9 +395,9 @@ func rolesMember(m map[string]json.RawMessage, name string) ([]string, error) {
 	}
 	var roles []string
 	var one string
-	if json.Unmarshal(raw, &one) == nil {
+	if member(raw, &one) == nil {
 		roles = strings.Fields(one)
-	} else if err := json.Unmarshal(raw, &roles); err != nil {
+	} else if err := member(raw, &roles); err != nil {
 		return nil, fmt.Errorf("claim %q is neither a string nor an array of strings", name)
 	}
 	if len(roles) > maxRoles {

@@ -17,19 +17,49 @@ import (
 const (
 	codeParseError     = -32700
 	codeInvalidRequest = -32600
+	codeInvalidParams  = -32602
 	codeUnauthorized   = -32001 // implementation-defined: authentication failed
+)
+
+// Reason codes of messages refused before they reach the broker. Each
+// reaches the client in the JSON-RPC error's data ({"reason": code}) and
+// the audit log as the same code.
+const (
+	CodeFrameParse     = "frame.parse"         // not JSON: syntax, invalid UTF-8, data after the message
+	CodeFrameTooLarge  = "frame.too_large"     // longer than the message or body cap
+	CodeFrameTooDeep   = "frame.too_deep"      // nested deeper than the frame limit
+	CodeFrameBatch     = "frame.batch"         // a JSON-RPC batch (an array of messages)
+	CodeFrameAmbiguous = "frame.ambiguous_key" // duplicate or case-variant keys, or a key folding onto a known member
+	CodeFrameInvalid   = "frame.invalid"       // JSON, but not one well-formed JSON-RPC 2.0 message
+
+	CodeProtocolContentType = "protocol.content_type" // an HTTP POST whose body is not declared application/json
+	CodeProtocolVersion     = "protocol.version"      // an unsupported protocol version, or the header and message disagreeing on it
+	CodeProtocolHeaders     = "protocol.headers"      // Mcp-Method or Mcp-Name not naming what the message names
+
+	CodeSessionRequired = "session.required" // a legacy-protocol request without Mcp-Session-Id
+	CodeSessionUnknown  = "session.unknown"  // a session never issued, ended, or expired
+	CodeSessionForeign  = "session.foreign"  // a session issued to another principal
+	CodeSessionLimit    = "session.limit"    // the principal holds as many sessions as allowed
 )
 
 // Frame limits.
 const (
 	maxFrameDepth  = 128 // nesting of one message; tool arguments are capped again by the broker
 	maxIDBytes     = 256 // longest string id accepted
-	maxIDDigits    = 15  // longest integer id: every such id survives mcp-go's float64 decoding
+	maxIDDigits    = 15  // longest integer id: every such id survives float64 decoding by clients
 	maxMethodBytes = 128
 	maxErrorText   = 256 // longest validator message echoed to a client
 )
 
-const methodToolsCall = string(mcp.MethodToolsCall)
+const (
+	methodToolsCall = string(mcp.MethodToolsCall)
+	methodToolsList = string(mcp.MethodToolsList)
+)
+
+// argumentsPointer is where a tools/call carries its arguments. Their keys
+// are checked by the broker, which refuses duplicates and case variants as
+// invalid.arguments, the layer they belong to.
+const argumentsPointer = "/params/arguments"
 
 // frameKind says what a JSON-RPC message is.
 type frameKind int
@@ -66,115 +96,138 @@ type frame struct {
 	initClientVersion string
 }
 
-// frameError is a message refused before mcp-go saw it, with the reply it
-// gets.
+// frameError is a message refused before the broker saw it, with the
+// reply it gets.
 type frameError struct {
-	code    int
+	code    int    // JSON-RPC error code
+	reason  string // stable reason code, e.g. CodeFrameParse
 	message string
 	// id is the request id when it could be read safely, else nil (null).
 	id json.RawMessage
 }
 
-func (e *frameError) Error() string { return e.message }
+func (e *frameError) Error() string { return e.reason + ": " + e.message }
 
-// topLevelMembers are the only members a JSON-RPC 2.0 message may have.
-var topLevelMembers = map[string]bool{
-	"jsonrpc": true, "id": true, "method": true, "params": true, "result": true, "error": true,
+// ReasonCode returns the stable reason code.
+func (e *frameError) ReasonCode() string { return e.reason }
+
+// wireMessage is the JSON-RPC 2.0 envelope: no other member is allowed.
+type wireMessage struct {
+	JSONRPC *string         `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  *string         `json:"method"`
+	Params  *wireParams     `json:"params"`
+	Result  json.RawMessage `json:"result"`
+	Error   json.RawMessage `json:"error"`
 }
 
-// knownParamKeys are members mcp-go reads from params objects (or from
-// _meta). encoding/json matches them case-insensitively, so a key that is not
-// one of them but folds onto one ("Name", "ARGUMENTS", "nam\u017fe") would
-// be read by mcp-go as that member while this package reads nothing: such a
-// key is refused.
-var knownParamKeys = []string{
-	"name", "arguments", "_meta", "cursor", "protocolVersion", "capabilities",
-	"clientInfo", "task", "uri", "level", "ref", "argument", "context",
-	"requestId", "reason", "progressToken", "progress", "total", "message",
-	"taskId", "inputResponses", "requestState", "filter", "ttl",
-	mcp.MetaKeyProtocolVersion, mcp.MetaKeyClientInfo, mcp.MetaKeyClientCapabilities,
-	mcp.MetaKeyLogLevel, mcp.MetaKeySubscriptionID, metaKeyModel, "model",
+// wireParams names every params member an MCP reader (mcp-go, a client
+// SDK) takes from a request of any method. The set is open, but a member
+// that folds onto one of these ("Name", "ARGUMENTS", "nam\u017fe") is
+// refused: encoding/json would read it as that member, while this reading
+// sees nothing.
+type wireParams struct {
+	strictjson.Open
+	Name            json.RawMessage `json:"name"`
+	Arguments       json.RawMessage `json:"arguments"`
+	Meta            *wireMeta       `json:"_meta"`
+	Cursor          json.RawMessage `json:"cursor"`
+	ProtocolVersion *string         `json:"protocolVersion"`
+	Capabilities    json.RawMessage `json:"capabilities"`
+	ClientInfo      *wireClient     `json:"clientInfo"`
+	Task            json.RawMessage `json:"task"`
+	URI             json.RawMessage `json:"uri"`
+	Level           json.RawMessage `json:"level"`
+	Ref             json.RawMessage `json:"ref"`
+	Argument        json.RawMessage `json:"argument"`
+	Context         json.RawMessage `json:"context"`
+	RequestID       json.RawMessage `json:"requestId"`
+	Reason          json.RawMessage `json:"reason"`
+	ProgressToken   json.RawMessage `json:"progressToken"`
+	Progress        json.RawMessage `json:"progress"`
+	Total           json.RawMessage `json:"total"`
+	Message         json.RawMessage `json:"message"`
+	TaskID          json.RawMessage `json:"taskId"`
+	InputResponses  json.RawMessage `json:"inputResponses"`
+	RequestState    json.RawMessage `json:"requestState"`
+	Filter          json.RawMessage `json:"filter"`
+	TTL             json.RawMessage `json:"ttl"`
 }
 
-// metaKeyModel is the _meta key a client may use to declare the model it
-// serves; the plain key "model" is accepted too.
-const metaKeyModel = "toolwarden.dev/model"
+// wireMeta is params._meta: the keys this package and mcp-go read.
+type wireMeta struct {
+	strictjson.Open
+	ProtocolVersion    *string         `json:"io.modelcontextprotocol/protocolVersion"`
+	ClientInfo         *wireClient     `json:"io.modelcontextprotocol/clientInfo"`
+	ClientCapabilities json.RawMessage `json:"io.modelcontextprotocol/clientCapabilities"`
+	LogLevel           json.RawMessage `json:"io.modelcontextprotocol/logLevel"`
+	SubscriptionID     json.RawMessage `json:"io.modelcontextprotocol/subscriptionId"`
+	Model              *string         `json:"toolwarden.dev/model"`
+	PlainModel         *string         `json:"model"`
+	ProgressToken      json.RawMessage `json:"progressToken"`
+	Traceparent        json.RawMessage `json:"traceparent"`
+	Tracestate         json.RawMessage `json:"tracestate"`
+}
+
+// wireClient is an Implementation object (clientInfo).
+type wireClient struct {
+	strictjson.Open
+	Name    *string `json:"name"`
+	Version *string `json:"version"`
+}
 
 // parseFrame checks data as one JSON-RPC 2.0 message and reads what the
-// server needs from it. maxBytes caps the message; it is normally already
-// enforced by the caller and repeated for the validator.
+// server needs from it, in one strict pass. maxBytes caps the message; it
+// is normally already enforced by the caller and repeated here.
 func parseFrame(data []byte, maxBytes int64) (*frame, *frameError) {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
-		return nil, &frameError{code: codeInvalidRequest, message: "invalid request: empty message"}
-	}
-	if int64(len(data)) > maxBytes {
-		return nil, &frameError{code: codeInvalidRequest, message: fmt.Sprintf("message exceeds the limit of %d bytes", maxBytes)}
-	}
-	// One pass checks syntax, UTF-8, depth, duplicate keys and keys that
-	// differ only in case, in every object of the message.
-	if err := strictjson.Check(data, strictjson.Limits{MaxBytes: int(maxBytes), MaxDepth: maxFrameDepth, RejectCaseVariants: true}); err != nil {
-		if se, ok := errors.AsType[*strictjson.Error](err); ok && (se.Code == strictjson.CodeSyntax || se.Code == strictjson.CodeUTF8 || se.Code == strictjson.CodeTrailing) {
-			return nil, &frameError{code: codeParseError, message: clip("parse error: " + err.Error())}
-		}
-		return nil, &frameError{code: codeInvalidRequest, message: clip("invalid request: " + err.Error())}
-	}
-	switch data[0] {
-	case '{':
-	case '[':
-		return nil, &frameError{code: codeInvalidRequest, message: "invalid request: batch requests are not supported; send one JSON-RPC message at a time"}
-	default:
-		return nil, &frameError{code: codeInvalidRequest, message: "invalid request: a message must be a JSON object"}
-	}
-
-	// strictjson has ruled out duplicate and case-variant keys, so this map
-	// is the only reading of the object there is.
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, &frameError{code: codeParseError, message: "parse error: message is not a JSON object"}
-	}
-	f := &frame{}
-	if raw, ok := top["id"]; ok {
-		id, text, err := readID(raw)
-		if err != nil {
-			return nil, &frameError{code: codeInvalidRequest, message: "invalid request: " + err.Error()}
-		}
-		f.id, f.idText = id, text
-	}
-	fail := func(format string, args ...any) (*frame, *frameError) {
-		return nil, &frameError{code: codeInvalidRequest, message: clip("invalid request: " + fmt.Sprintf(format, args...)), id: f.id}
-	}
-	for key := range top {
-		if !topLevelMembers[key] {
-			return fail("unknown member %q", key)
-		}
-	}
-	var version string
-	if err := json.Unmarshal(top["jsonrpc"], &version); err != nil || version != "2.0" {
-		return fail(`"jsonrpc" must be "2.0"`)
-	}
-
-	rawMethod, hasMethod := top["method"]
-	_, hasResult := top["result"]
-	_, hasError := top["error"]
 	switch {
-	case hasMethod && (hasResult || hasError):
-		return fail("a message has either a method or a result/error, not both")
-	case !hasMethod:
-		if f.id == nil {
-			return fail(`a response needs an "id"`)
+	case len(data) == 0:
+		return nil, &frameError{code: codeInvalidRequest, reason: CodeFrameInvalid, message: "invalid request: empty message"}
+	case int64(len(data)) > maxBytes:
+		return nil, tooLarge(maxBytes)
+	case data[0] == '[':
+		return nil, &frameError{code: codeInvalidRequest, reason: CodeFrameBatch, message: "invalid request: batch requests are not supported; send one JSON-RPC message at a time"}
+	}
+	var m wireMessage
+	errs := strictjson.UnmarshalAll(data, &m, strictjson.Limits{MaxBytes: int(maxBytes), MaxDepth: maxFrameDepth, Unchecked: argumentsPointer})
+	// The id is read first, so that a refusal of anything else carries it.
+	f := &frame{}
+	var idErr error
+	if m.ID != nil {
+		f.id, f.idText, idErr = readID(m.ID)
+		if idErr != nil {
+			f.id, f.idText = nil, ""
 		}
-		if hasResult == hasError {
-			return fail(`a response has exactly one of "result" and "error"`)
-		}
-		if _, ok := top["params"]; ok {
-			return fail(`a response has no "params"`)
+	}
+	if len(errs) > 0 {
+		return nil, fromJSON(errs[0], f.id)
+	}
+	if idErr != nil {
+		return nil, invalid(nil, "%v", idErr)
+	}
+	if m.JSONRPC == nil || *m.JSONRPC != "2.0" {
+		return nil, invalid(f.id, `"jsonrpc" must be "2.0"`)
+	}
+	hasResult, hasError := m.Result != nil, m.Error != nil
+	switch {
+	case m.Method != nil && (hasResult || hasError):
+		return nil, invalid(f.id, "a message has either a method or a result/error, not both")
+	case m.Method == nil:
+		switch {
+		case f.id == nil:
+			return nil, invalid(nil, `a response needs an "id"`)
+		case hasResult == hasError:
+			return nil, invalid(f.id, `a response has exactly one of "result" and "error"`)
+		case m.Params != nil:
+			return nil, invalid(f.id, `a response has no "params"`)
 		}
 		f.kind = kindResponse
 		return f, nil
 	}
-	if err := json.Unmarshal(rawMethod, &f.method); err != nil || f.method == "" || len(f.method) > maxMethodBytes {
-		return fail(`"method" must be a non-empty string of at most %d bytes`, maxMethodBytes)
+	f.method = *m.Method
+	if f.method == "" || len(f.method) > maxMethodBytes {
+		return nil, invalid(f.id, `"method" must be a non-empty string of at most %d bytes`, maxMethodBytes)
 	}
 	f.kind = kindRequest
 	if f.id == nil {
@@ -182,135 +235,114 @@ func parseFrame(data []byte, maxBytes int64) (*frame, *frameError) {
 		if !strings.HasPrefix(f.method, "notifications/") {
 			// mcp-go would take an id-less request for a notification and
 			// answer nothing.
-			return fail(`%q is a request and needs an "id" (a string or an integer)`, f.method)
+			return nil, invalid(nil, `%q is a request and needs an "id" (a string or an integer)`, f.method)
 		}
 	}
-
-	rawParams, ok := top["params"]
-	if !ok {
+	p := m.Params
+	if p == nil {
 		if f.method == methodToolsCall {
-			return fail(`tools/call needs "params"`)
+			return nil, invalid(f.id, `tools/call needs "params"`)
 		}
 		return f, nil
 	}
-	params, err := readObject(rawParams)
-	if err != nil {
-		return fail(`"params" must be an object`)
-	}
-	if key, canon, ok := foldedKey(params); ok {
-		return fail("params member %q differs from %q only in case", key, canon)
-	}
-	if rawMeta, ok := params["_meta"]; ok {
-		if err := f.readMeta(rawMeta); err != nil {
-			return fail("%v", err)
-		}
+	if p.Meta != nil {
+		f.readMeta(p.Meta)
 	}
 	switch f.method {
 	case methodToolsCall:
-		if err := json.Unmarshal(params["name"], &f.toolName); err != nil || f.toolName == "" {
-			return fail(`tools/call needs "params.name", a non-empty string`)
+		if readString(p.Name, &f.toolName) != nil || f.toolName == "" {
+			return nil, invalid(f.id, `tools/call needs "params.name", a non-empty string`)
 		}
-		if raw, ok := params["arguments"]; ok {
-			f.args = raw
-		}
+		f.args = p.Arguments
 	case string(mcp.MethodInitialize):
-		if raw, ok := params["protocolVersion"]; ok {
-			if err := json.Unmarshal(raw, &f.initProtocol); err != nil {
-				return fail(`"params.protocolVersion" must be a string`)
-			}
+		f.initProtocol = deref(p.ProtocolVersion)
+		if c := p.ClientInfo; c != nil {
+			f.initClientName, f.initClientVersion = deref(c.Name), deref(c.Version)
 		}
-		if raw, ok := params["clientInfo"]; ok {
-			name, version, err := readImplementation(raw)
-			if err != nil {
-				return fail(`"params.clientInfo" %v`, err)
-			}
-			f.initClientName, f.initClientVersion = name, version
+	}
+	if f.method != methodToolsCall && p.Arguments != nil {
+		// Only a tools/call's arguments go to the broker, which checks their
+		// keys itself; any other method's go to mcp-go and are held to the
+		// frame's rules.
+		if err := strictjson.Check(p.Arguments, strictjson.Limits{MaxBytes: len(p.Arguments), MaxDepth: maxFrameDepth, RejectCaseVariants: true}); err != nil {
+			return nil, fromJSON(prefixed(err, argumentsPointer), f.id)
 		}
 	}
 	return f, nil
 }
 
-// readMeta reads params._meta.
-func (f *frame) readMeta(raw json.RawMessage) error {
-	meta, err := readObject(raw)
-	if err != nil {
-		return fmt.Errorf(`"params._meta" must be an object`)
+// readMeta keeps what the audit log records from params._meta.
+func (f *frame) readMeta(m *wireMeta) {
+	f.metaProtocol = deref(m.ProtocolVersion)
+	if c := m.ClientInfo; c != nil {
+		f.metaClientName, f.metaClientVersion = deref(c.Name), deref(c.Version)
 	}
-	if key, canon, ok := foldedKey(meta); ok {
-		return fmt.Errorf("_meta member %q differs from %q only in case", key, canon)
+	f.model = deref(m.Model)
+	if f.model == "" {
+		f.model = deref(m.PlainModel)
 	}
-	if raw, ok := meta[mcp.MetaKeyProtocolVersion]; ok {
-		if err := json.Unmarshal(raw, &f.metaProtocol); err != nil {
-			return fmt.Errorf("_meta %q must be a string", mcp.MetaKeyProtocolVersion)
-		}
-	}
-	if raw, ok := meta[mcp.MetaKeyClientInfo]; ok {
-		name, version, err := readImplementation(raw)
-		if err != nil {
-			return fmt.Errorf("_meta %q %v", mcp.MetaKeyClientInfo, err)
-		}
-		f.metaClientName, f.metaClientVersion = name, version
-	}
-	for _, key := range []string{metaKeyModel, "model"} {
-		raw, ok := meta[key]
-		if !ok {
-			continue
-		}
-		if err := json.Unmarshal(raw, &f.model); err != nil {
-			return fmt.Errorf("_meta %q must be a string", key)
-		}
-		break
-	}
-	return nil
 }
 
-// readImplementation reads a clientInfo object's name and version.
-func readImplementation(raw json.RawMessage) (name, version string, err error) {
-	obj, err := readObject(raw)
-	if err != nil {
-		return "", "", fmt.Errorf("must be an object")
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	if key, canon, ok := foldedKey(obj); ok {
-		return "", "", fmt.Errorf("member %q differs from %q only in case", key, canon)
-	}
-	if v, ok := obj["name"]; ok {
-		if json.Unmarshal(v, &name) != nil {
-			return "", "", fmt.Errorf(`"name" must be a string`)
-		}
-	}
-	if v, ok := obj["version"]; ok {
-		if json.Unmarshal(v, &version) != nil {
-			return "", "", fmt.Errorf(`"version" must be a string`)
-		}
-	}
-	return name, version, nil
+	return *s
 }
 
-// readObject decodes a JSON object whose keys strictjson has already found
-// unique.
-func readObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, fmt.Errorf("not an object")
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// readString decodes a JSON string member.
+func readString(raw json.RawMessage, s *string) error {
+	return strictjson.Unmarshal(raw, s, strictjson.Limits{MaxBytes: len(raw)})
 }
 
-// foldedKey reports a key of m that is not one of knownParamKeys but equals
-// one of them under Unicode case folding.
-func foldedKey(m map[string]json.RawMessage) (key, canonical string, ok bool) {
-	for k := range m {
-		for _, known := range knownParamKeys {
-			if k != known && strings.EqualFold(k, known) {
-				return k, known, true
-			}
+// tooLarge is the refusal of a message past the cap.
+func tooLarge(limit int64) *frameError {
+	return &frameError{code: codeInvalidRequest, reason: CodeFrameTooLarge, message: fmt.Sprintf("invalid request: message exceeds the limit of %d bytes", limit)}
+}
+
+// bodyTooLarge is the refusal of an HTTP request body past the cap.
+func bodyTooLarge(limit int64) *frameError {
+	return &frameError{code: codeInvalidRequest, reason: CodeFrameTooLarge, message: fmt.Sprintf("request body exceeds the limit of %d bytes", limit)}
+}
+
+func invalid(id json.RawMessage, format string, args ...any) *frameError {
+	return &frameError{code: codeInvalidRequest, reason: CodeFrameInvalid, message: clip("invalid request: " + fmt.Sprintf(format, args...)), id: id}
+}
+
+// fromJSON turns a strictjson refusal of a message into its reply.
+func fromJSON(err error, id json.RawMessage) *frameError {
+	se, ok := errors.AsType[*strictjson.Error](err)
+	if !ok {
+		return invalid(id, "%v", err)
+	}
+	fe := &frameError{code: codeInvalidRequest, reason: CodeFrameInvalid, message: clip("invalid request: " + se.Error()), id: id}
+	switch se.Code {
+	case strictjson.CodeSyntax, strictjson.CodeUTF8, strictjson.CodeTrailing:
+		fe.code, fe.reason, fe.message = codeParseError, CodeFrameParse, clip("parse error: "+se.Error())
+		fe.id = nil // a message that is not JSON has no id anyone can trust
+	case strictjson.CodeTooLarge:
+		fe.reason = CodeFrameTooLarge
+	case strictjson.CodeTooDeep:
+		fe.reason = CodeFrameTooDeep
+	case strictjson.CodeDuplicateKey, strictjson.CodeCaseVariantKey, strictjson.CodeFieldCase:
+		fe.reason = CodeFrameAmbiguous
+	case strictjson.CodeType:
+		if se.Path == "" {
+			fe.message = "invalid request: a message must be a JSON object"
 		}
 	}
-	return "", "", false
+	return fe
+}
+
+// prefixed returns a strictjson error on a member's value as an error on
+// the whole message, its path under ptr.
+func prefixed(err error, ptr string) error {
+	if se, ok := errors.AsType[*strictjson.Error](err); ok {
+		cp := *se
+		cp.Path = ptr + se.Path
+		return &cp
+	}
+	return err
 }
 
 // readID checks a JSON-RPC id: a string of at most maxIDBytes or an integer
@@ -325,7 +357,7 @@ func readID(raw json.RawMessage) (json.RawMessage, string, error) {
 	switch c := raw[0]; {
 	case c == '"':
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := readString(raw, &s); err != nil {
 			return nil, "", fmt.Errorf(`"id" is not a valid string`)
 		}
 		if len(s) > maxIDBytes {
@@ -348,33 +380,39 @@ func readID(raw json.RawMessage) (json.RawMessage, string, error) {
 	}
 }
 
-// errorReply encodes a JSON-RPC error response.
-func errorReply(id json.RawMessage, code int, message string) []byte {
+// errorReply encodes a JSON-RPC error response. A non-empty reason is sent
+// as the error's data, {"reason": reason}.
+func errorReply(id json.RawMessage, code int, reason, message string) []byte {
 	if id == nil {
 		id = json.RawMessage("null")
+	}
+	type data struct {
+		Reason string `json:"reason"`
+	}
+	type details struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Data    *data  `json:"data,omitempty"`
+	}
+	d := details{Code: code, Message: message}
+	if reason != "" {
+		d.Data = &data{Reason: reason}
 	}
 	out, err := json.Marshal(struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
-		Error   struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}{
-		JSONRPC: "2.0",
-		ID:      id,
-		Error: struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		}{code, message},
-	})
+		Error   details         `json:"error"`
+	}{"2.0", id, d})
 	if err != nil {
 		// Only an unencodable id could fail, and ids are checked; answer
 		// with a null id rather than nothing.
-		return []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error"}}`)
+		return []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error","data":{"reason":"internal"}}}`)
 	}
 	return out
 }
+
+// reply returns the error reply of a refused frame.
+func (e *frameError) reply() []byte { return errorReply(e.id, e.code, e.reason, e.message) }
 
 // clip shortens a message echoed to a client.
 func clip(s string) string {

@@ -29,6 +29,7 @@ func TestParseFrameAccepts(t *testing.T) {
 		{name: "notification", in: `{"jsonrpc":"2.0","method":"notifications/initialized"}`, kind: kindNotification, method: "notifications/initialized"},
 		{name: "response", in: `{"jsonrpc":"2.0","id":3,"result":{}}`, kind: kindResponse, idText: "3"},
 		{name: "plain model key", in: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"model":"m-2"}}}`, kind: kindRequest, method: "tools/call", idText: "1", tool: "x", model: "m-2"},
+		{name: "duplicate arguments are the broker's to refuse (invalid.arguments)", in: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"u":1,"u":2,"U":3}}}`, kind: kindRequest, method: "tools/call", idText: "1", tool: "x", args: `{"u":1,"u":2,"U":3}`},
 		{name: "case variants inside arguments are the tool's business", in: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"Name":"y"}}}`, kind: kindRequest, method: "tools/call", idText: "1", tool: "x", args: `{"Name":"y"}`},
 		{name: "initialize", in: `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"ts","version":"1.0"}}}`, kind: kindRequest, method: "initialize", idText: "0"},
 	}
@@ -67,7 +68,6 @@ func TestParseFrameRefuses(t *testing.T) {
 		{"upper-case arguments", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","ARGUMENTS":{}}}`, codeInvalidRequest},
 		{"upper-case _meta", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","_META":{}}}`, codeInvalidRequest},
 		{"kelvin folding", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","tas\u212a":{}}}`, codeInvalidRequest},
-		{"duplicate argument", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"u":1,"u":2}}}`, codeInvalidRequest},
 		{"duplicate nested _meta", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","_meta":{"model":"x","model":"y"}}}`, codeInvalidRequest},
 		{"id null", `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"a"}}`, codeInvalidRequest},
 		{"id object", `{"jsonrpc":"2.0","id":{},"method":"ping"}`, codeInvalidRequest},
@@ -86,6 +86,7 @@ func TestParseFrameRefuses(t *testing.T) {
 		{"call without params", `{"jsonrpc":"2.0","id":1,"method":"tools/call"}`, codeInvalidRequest},
 		{"name not string", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}`, codeInvalidRequest},
 		{"empty method", `{"jsonrpc":"2.0","id":1,"method":""}`, codeInvalidRequest},
+		{"duplicate arguments of another method", `{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"a","arguments":{"u":1,"u":2}}}`, codeInvalidRequest},
 		{"invalid UTF-8 is not JSON", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xffing\"}", codeParseError},
 	}
 	for _, tc := range tests {
@@ -118,10 +119,10 @@ func FuzzFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, ferr := parseFrame(data, 1<<16)
 		if ferr != nil {
-			if fr != nil || ferr.message == "" || ferr.code == 0 {
+			if fr != nil || ferr.message == "" || ferr.code == 0 || ferr.reason == "" {
 				t.Fatalf("refusal %+v with frame %+v", ferr, fr)
 			}
-			reply := errorReply(ferr.id, ferr.code, ferr.message)
+			reply := ferr.reply()
 			if !json.Valid(reply) {
 				t.Fatalf("error reply is not JSON: %s", reply)
 			}

@@ -212,7 +212,7 @@ func callRequest(name string, args map[string]any) mcp.CallToolRequest {
 	var req mcp.CallToolRequest
 	req.Params.Name = name
 	req.Params.Arguments = args
-	req.Params.Meta = &mcp.Meta{AdditionalFields: map[string]any{metaKeyModel: "test-model-1"}}
+	req.Params.Meta = &mcp.Meta{AdditionalFields: map[string]any{"toolwarden.dev/model": "test-model-1"}}
 	return req
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"mime"
 	"net/url"
 	"strconv"
 	"strings"
@@ -130,26 +131,30 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		}
 		f, ferr := parseFrame(body, s.maxBody)
 		if ferr != nil {
-			writeJSONRPCError(w, http.StatusBadRequest, ferr.id, ferr.code, ferr.message)
+			writeFrameError(w, http.StatusBadRequest, ferr)
 			return
 		}
 		st.frame = f
+		if status, ferr := checkPost(r, st); ferr != nil {
+			writeFrameError(w, status, ferr)
+			return
+		}
 	}
 
 	// Protocol 2026-07-28 has no sessions: mcp-go ignores Mcp-Session-Id
 	// for a request that names it in its header or _meta, and so does this
 	// front. Everything else is the legacy, session-bound protocol.
-	modern := mcp.IsModernProtocol(st.headerProto) || (st.frame != nil && mcp.IsModernProtocol(st.frame.metaProtocol))
+	modern := st.modern()
 	initialize := st.frame != nil && st.frame.method == string(mcp.MethodInitialize)
 	sid := r.Header.Get(server.HeaderKeySessionID)
 	if !modern && initialize && s.sessions.full(ownerOf(principal)) {
-		writeJSONRPCError(w, http.StatusTooManyRequests, frameID(st.frame), codeInvalidRequest,
+		writeJSONRPCError(w, http.StatusTooManyRequests, frameID(st.frame), codeInvalidRequest, CodeSessionLimit,
 			fmt.Sprintf("too many open sessions (limit %d): end one with DELETE or let it expire", maxSessionsPerPrincipal))
 		return
 	}
 	if !modern && !initialize {
 		if sid == "" {
-			writeJSONRPCError(w, http.StatusBadRequest, frameID(st.frame), codeInvalidRequest, "invalid request: Mcp-Session-Id header required; send initialize first")
+			writeJSONRPCError(w, http.StatusBadRequest, frameID(st.frame), codeInvalidRequest, CodeSessionRequired, "invalid request: Mcp-Session-Id header required; send initialize first")
 			return
 		}
 		b, status := s.sessions.use(sid, ownerOf(principal))
@@ -158,18 +163,22 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 			s.dropMCPSession(sid)
 			fallthrough
 		case sessionUnknown:
-			writeJSONRPCError(w, http.StatusNotFound, frameID(st.frame), codeInvalidRequest, "session not found; send initialize to start a new one")
+			writeJSONRPCError(w, http.StatusNotFound, frameID(st.frame), codeInvalidRequest, CodeSessionUnknown, "session not found; send initialize to start a new one")
 			return
 		case sessionForeign:
 			s.log.Warn("mcpserver: session presented by another principal", "session", sid,
 				"tenant", principal.Tenant, "subject", principal.Subject, "remote", r.RemoteAddr)
-			writeJSONRPCError(w, http.StatusForbidden, frameID(st.frame), codeInvalidRequest, "session belongs to another principal")
+			writeJSONRPCError(w, http.StatusForbidden, frameID(st.frame), codeInvalidRequest, CodeSessionForeign, "session belongs to another principal")
 			return
 		}
 		st.session = sid
 		st.protocol, st.clientName, st.clientVersion = b.protocol, b.clientName, b.clientVersion
 	}
 
+	if f := st.frame; f != nil && f.kind == kindRequest && f.method == methodToolsCall {
+		writeJSON(w, http.StatusOK, s.serveCall(r.Context(), st))
+		return
+	}
 	r2 := r.WithContext(withState(r.Context(), st))
 	if body != nil {
 		r2.Body = io.NopCloser(bytes.NewReader(body))
@@ -186,8 +195,7 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 // with a JSON-RPC error and reports false.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	tooLarge := func() ([]byte, bool) {
-		writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, codeInvalidRequest,
-			fmt.Sprintf("request body exceeds the limit of %d bytes", s.maxBody))
+		writeFrameError(w, http.StatusRequestEntityTooLarge, bodyTooLarge(s.maxBody))
 		return nil, false
 	}
 	if r.ContentLength > s.maxBody {
@@ -198,7 +206,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return tooLarge()
 		}
-		writeJSONRPCError(w, http.StatusBadRequest, nil, codeParseError, "could not read request body")
+		writeJSONRPCError(w, http.StatusBadRequest, nil, codeParseError, CodeFrameParse, "could not read request body")
 		return nil, false
 	}
 	// The whole request is in; lift the read deadline so that it cannot
@@ -274,7 +282,7 @@ func (s *Server) refuseUnauthenticated(w http.ResponseWriter, r *http.Request, e
 			session:     r.Header.Get(server.HeaderKeySessionID),
 			frame:       f,
 		}
-		if rerr := s.core.RecordRefusal(r.Context(), st.call(r.Context()), code, err); rerr != nil {
+		if rerr := s.core.RecordRefusal(r.Context(), st.call(), code, err); rerr != nil {
 			s.log.Error("mcpserver: could not record refused call", append(logAttrs, "tool", f.toolName, "record_err", rerr)...)
 		}
 	} else {
@@ -287,7 +295,7 @@ func (s *Server) refuseUnauthenticated(w http.ResponseWriter, r *http.Request, e
 
 	if code == auth.CodeUnavailable {
 		w.Header().Set("Retry-After", "5")
-		writeJSONRPCError(w, http.StatusServiceUnavailable, frameID(f), int(mcp.INTERNAL_ERROR), message)
+		writeJSONRPCError(w, http.StatusServiceUnavailable, frameID(f), int(mcp.INTERNAL_ERROR), code, message)
 		return
 	}
 	var params []string
@@ -302,7 +310,7 @@ func (s *Server) refuseUnauthenticated(w http.ResponseWriter, r *http.Request, e
 		challenge += " " + strings.Join(params, ", ")
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
-	writeJSONRPCError(w, http.StatusUnauthorized, frameID(f), codeUnauthorized, "unauthorized: "+message)
+	writeJSONRPCError(w, http.StatusUnauthorized, frameID(f), codeUnauthorized, code, "unauthorized: "+message)
 }
 
 // authMessage is the public text of an authentication failure whose error
@@ -395,12 +403,67 @@ func hostAllowed(r *http.Request) bool {
 }
 
 // writeJSONRPCError writes a JSON-RPC error body with an HTTP status.
-func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int, message string) {
-	body := errorReply(id, code, message)
+func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int, reason, message string) {
+	writeJSON(w, status, errorReply(id, code, reason, message))
+}
+
+// writeFrameError writes the reply of a refused message.
+func writeFrameError(w http.ResponseWriter, status int, fe *frameError) {
+	writeJSON(w, status, fe.reply())
+}
+
+// writeJSON writes one JSON body, newline-terminated, with an HTTP status.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// checkPost applies the Streamable HTTP rules to a POSTed message, before
+// it is served here or by mcp-go: a JSON body, a protocol version the
+// server speaks and, for protocol 2026-07-28 and later, the version header
+// agreeing with the message and the standard Mcp-Method and Mcp-Name
+// headers naming what the body names.
+func checkPost(r *http.Request, st *reqState) (int, *frameError) {
+	f := st.frame
+	refuse := func(reason, format string, args ...any) (int, *frameError) {
+		return http.StatusBadRequest, &frameError{code: codeInvalidRequest, reason: reason, message: clip(fmt.Sprintf(format, args...)), id: f.id}
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return refuse(CodeProtocolContentType, "invalid request: Content-Type must be application/json")
+	}
+	header := st.headerProto
+	if !st.modern() {
+		if header != "" && !mcp.IsValidProtocolVersion(header) && f.method != string(mcp.MethodInitialize) {
+			return refuse(CodeProtocolVersion, "unsupported protocol version %q", header)
+		}
+		return 0, nil
+	}
+	switch {
+	case r.Header.Get(mcp.HeaderLastEventID) != "":
+		return refuse(CodeProtocolVersion, "Last-Event-ID is not supported in protocol version %s", f.metaProtocol)
+	case header == "":
+		return refuse(CodeProtocolVersion, "%s header is required for requests carrying %s", mcp.HeaderProtocolVersion, mcp.MetaKeyProtocolVersion)
+	case f.kind != kindResponse && f.metaProtocol == "":
+		return refuse(CodeProtocolVersion, "missing _meta field %s", mcp.MetaKeyProtocolVersion)
+	case f.kind != kindResponse && header != f.metaProtocol:
+		return refuse(CodeProtocolVersion, "%s header %q does not match the message's %q", mcp.HeaderProtocolVersion, header, f.metaProtocol)
+	case !mcp.IsValidProtocolVersion(header):
+		return refuse(CodeProtocolVersion, "unsupported protocol version %q", header)
+	}
+	if f.kind == kindRequest && mcp.RequiresStandardHeaders(header) {
+		if got := r.Header.Get(mcp.HeaderMethod); got != f.method {
+			return refuse(CodeProtocolHeaders, "%s header %q does not match the message's method %q", mcp.HeaderMethod, got, f.method)
+		}
+		if f.method == methodToolsCall {
+			name, ok := mcp.DecodeHeaderValue(r.Header.Get(mcp.HeaderName))
+			if !ok || name != f.toolName {
+				return refuse(CodeProtocolHeaders, "%s header does not name the tool the message calls", mcp.HeaderName)
+			}
+		}
+	}
+	return 0, nil
 }
 
 func frameID(f *frame) json.RawMessage {

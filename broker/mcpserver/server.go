@@ -17,6 +17,7 @@ import (
 
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/auth"
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // core is what the server needs of the broker.
@@ -45,12 +46,6 @@ const (
 	TransportHTTP  = "http"
 	TransportStdio = "stdio"
 )
-
-// dispatchTool is the one tool registered with mcp-go. A tools/call the
-// broker did not refuse as unknown or denied is routed to it; its name
-// cannot be a manifest tool name, and calling it by name is refused like any
-// unknown tool.
-const dispatchTool = " toolwarden dispatch"
 
 // Config configures a [Server].
 type Config struct {
@@ -110,6 +105,7 @@ type Server struct {
 	metadata    []byte // RFC 9728 document; nil when none
 
 	mcp        *server.MCPServer
+	impl       mcp.Implementation // this server, as results name it
 	streamable *server.StreamableHTTPServer
 	sessions   *sessionStore
 	handler    http.Handler
@@ -167,19 +163,16 @@ func New(cfg Config) (*Server, error) {
 	if version == "" {
 		version = DefaultVersion
 	}
-	hooks := &server.Hooks{}
-	hooks.AddBeforeCallTool(s.beforeCallTool)
+	// mcp-go serves the protocol's housekeeping (initialize, ping,
+	// server/discover, notifications) and tools/list, whose tool filter
+	// asks the broker. It never sees a tools/call: serveCall answers those.
 	// WithInputSchemaValidation stays off: it skips schemas it cannot
-	// compile. The broker validates arguments itself.
+	// compile, and the broker validates arguments itself.
 	s.mcp = server.NewMCPServer(name, version,
 		server.WithToolCapabilities(false),
 		server.WithToolFilter(s.filterTools),
-		server.WithHooks(hooks),
 	)
-	s.mcp.AddTool(mcp.Tool{
-		Name:        dispatchTool,
-		InputSchema: mcp.ToolInputSchema{Type: "object"},
-	}, s.dispatch)
+	s.impl = mcp.Implementation{Name: name, Version: version}
 	s.streamable = server.NewStreamableHTTPServer(s.mcp,
 		server.WithSessionIdManagerResolver(sessionResolver{s}),
 		server.WithStreamableHTTPLogger(s.log),
@@ -202,10 +195,10 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// reqState is one message's context, from the transport to the tool
-// handler. It travels in the request context. The hook and the handler of a
-// tools/call run on the goroutine that handles the message, one after the
-// other, so the call fields need no lock.
+// reqState is one message as the transport received it: who sent it,
+// how, and the checked frame. It is made before the message is served and
+// never changed after; mcp-go's tool filter and session manager read it
+// from the request context.
 type reqState struct {
 	principal     auth.Principal
 	transport     string
@@ -217,11 +210,6 @@ type reqState struct {
 	clientName    string // from initialize (legacy sessions)
 	clientVersion string
 	frame         *frame
-
-	// Set by beforeCallTool for the dispatcher.
-	dispatched bool
-	outcome    *broker.Outcome
-	callErr    error
 }
 
 type stateKey struct{}
@@ -235,8 +223,14 @@ func stateFrom(ctx context.Context) *reqState {
 	return st
 }
 
+// modern reports whether the message uses protocol 2026-07-28 or later
+// (stateless: no initialize, no session).
+func (st *reqState) modern() bool {
+	return mcp.IsModernProtocol(st.headerProto) || (st.frame != nil && mcp.IsModernProtocol(st.frame.metaProtocol))
+}
+
 // meta builds the audit metadata of the message in st.
-func (st *reqState) meta(ctx context.Context) broker.Meta {
+func (st *reqState) meta() broker.Meta {
 	m := broker.Meta{
 		Transport:     st.transport,
 		Session:       st.session,
@@ -256,9 +250,6 @@ func (st *reqState) meta(ctx context.Context) broker.Meta {
 			m.ClientName, m.ClientVersion = f.metaClientName, f.metaClientVersion
 		}
 	}
-	if m.Protocol == "" && ctx != nil {
-		m.Protocol = server.RequestProtocolVersion(ctx)
-	}
 	if m.Protocol == "" {
 		m.Protocol = st.headerProto
 	}
@@ -266,44 +257,60 @@ func (st *reqState) meta(ctx context.Context) broker.Meta {
 }
 
 // call builds the broker call of a tools/call message.
-func (st *reqState) call(ctx context.Context) broker.Call {
+func (st *reqState) call() broker.Call {
 	return broker.Call{
 		Principal: st.principal,
 		Tool:      st.frame.toolName,
 		Args:      st.frame.args,
-		Meta:      st.meta(ctx),
+		Meta:      st.meta(),
 	}
 }
 
-// beforeCallTool runs the call through the broker before mcp-go looks the
-// tool up, because only the broker knows whether the tool exists for this
-// caller and mcp-go answers an unknown tool itself. A call refused as
-// unknown or denied keeps its name, which mcp-go does not know, and gets
-// mcp-go's "tool not found" error; any other call is routed to the
-// dispatcher, which renders the result.
-func (s *Server) beforeCallTool(ctx context.Context, _ any, req *mcp.CallToolRequest) {
-	st := stateFrom(ctx)
-	if st == nil || st.frame == nil || st.frame.method != methodToolsCall {
-		// Not a message this package checked: leave it to fail as unknown.
-		s.log.Error("mcpserver: tools/call without checked frame")
-		return
-	}
-	if req.Params.Name != st.frame.toolName {
-		// Impossible after the strict frame check; refuse rather than
-		// guess which name is meant.
-		s.log.Error("mcpserver: tool name differs between views", "checked", st.frame.toolName, "mcp", req.Params.Name)
-		st.callErr = &broker.Error{Code: broker.CodeInternal, Public: msgInternal}
-	} else {
-		st.outcome, st.callErr = s.callCore(ctx, st.call(ctx))
-		if st.callErr == nil && st.outcome == nil {
-			st.callErr = &broker.Error{Code: broker.CodeInternal, Public: msgInternal, Err: errors.New("broker returned no outcome")}
+// serveCall runs a tools/call through the broker and returns the JSON-RPC
+// response. A call refused as unknown or denied gets the same "tool not
+// found" error whichever it was; every other outcome is a tool result.
+func (s *Server) serveCall(ctx context.Context, st *reqState) []byte {
+	f := st.frame
+	out, err := s.callCore(ctx, st.call())
+	var res *mcp.CallToolResult
+	switch {
+	case err != nil:
+		r := replyFor(err)
+		if r.notFound {
+			return errorReply(f.id, codeInvalidParams, broker.CodeUnknownTool, clip(fmt.Sprintf("tool %q not found", f.toolName)))
 		}
-		if st.callErr != nil && replyFor(st.callErr).notFound {
-			return
-		}
+		res = errorResult(r)
+	case out == nil:
+		s.log.Error("mcpserver: broker returned neither an outcome nor an error", "tool", f.toolName)
+		res = errorResult(reply{code: broker.CodeInternal, message: msgInternal})
+	default:
+		res = outcomeResult(out)
 	}
-	st.dispatched = true
-	req.Params.Name = dispatchTool
+	if st.modern() {
+		// Results of protocol 2026-07-28 and later say what they are and
+		// who answered, as mcp-go's own results do.
+		res.SetResultType(mcp.ResultTypeComplete)
+		res.EnsureResultMeta().SetServerInfo(s.impl)
+	}
+	body, merr := json.Marshal(mcp.NewJSONRPCResultResponse(mcp.NewRequestId(rawID(f.id)), res))
+	if merr != nil {
+		s.log.Error("mcpserver: encode tools/call result", "tool", f.toolName, "err", merr)
+		return errorReply(f.id, int(mcp.INTERNAL_ERROR), broker.CodeInternal, msgInternal)
+	}
+	return body
+}
+
+// rawID turns a checked id into the value mcp-go's response types carry.
+func rawID(id json.RawMessage) any {
+	var v any
+	if strictjson.Unmarshal(id, &v, strictjson.Limits{MaxBytes: len(id)}) != nil {
+		return nil
+	}
+	if n, ok := v.(json.Number); ok {
+		i, _ := n.Int64() // readID allowed only integers of at most 15 digits
+		return i
+	}
+	return v
 }
 
 // callCore calls the broker, turning a panic into an internal error.
@@ -317,42 +324,15 @@ func (s *Server) callCore(ctx context.Context, c broker.Call) (out *broker.Outco
 	return s.core.CallTool(ctx, c)
 }
 
-// dispatch renders the outcome beforeCallTool obtained. It never returns a
-// Go error: mcp-go would send its text to the client.
-func (s *Server) dispatch(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+// filterTools is mcp-go's tool filter, which tools/list goes through: the
+// caller's tools as the broker lists them, whatever mcp-go holds (it holds
+// none).
+func (s *Server) filterTools(ctx context.Context, _ []mcp.Tool) []mcp.Tool {
 	st := stateFrom(ctx)
-	if st == nil || !st.dispatched {
-		return errorResult(reply{code: broker.CodeInternal, message: msgInternal}), nil
-	}
-	if st.callErr != nil {
-		r := replyFor(st.callErr)
-		if r.notFound {
-			// Only reachable through the name check above.
-			return errorResult(reply{code: broker.CodeInternal, message: msgInternal}), nil
-		}
-		return errorResult(r), nil
-	}
-	return outcomeResult(st.outcome), nil
-}
-
-// filterTools decides what mcp-go may list or call. tools/list gets the
-// caller's tools from the broker, whatever is registered; tools/call may
-// reach the dispatcher only when beforeCallTool routed it there.
-func (s *Server) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
-	st := stateFrom(ctx)
-	if st == nil || st.frame == nil {
+	if st == nil || st.frame == nil || st.frame.method != methodToolsList {
 		return nil
 	}
-	switch st.frame.method {
-	case methodToolsCall:
-		if st.dispatched {
-			return tools
-		}
-		return nil
-	case string(mcp.MethodToolsList):
-		return s.toolsFor(ctx, st.principal)
-	}
-	return nil
+	return s.toolsFor(ctx, st.principal)
 }
 
 // toolsFor lists the tools the broker shows p, schemas as given.

@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/auth"
 )
 
@@ -104,7 +105,7 @@ loop:
 func (s *Server) serveStdioLine(ctx context.Context, sess *stdioSession, p auth.Principal, w *lineWriter,
 	sem chan struct{}, requests *sync.WaitGroup, line stdioLine) {
 	if line.oversize {
-		w.write(errorReply(nil, codeInvalidRequest, fmt.Sprintf("invalid request: message exceeds the limit of %d bytes", s.maxFrame)))
+		w.write(tooLarge(s.maxFrame).reply())
 		return
 	}
 	data := bytes.TrimSpace(line.data)
@@ -113,7 +114,7 @@ func (s *Server) serveStdioLine(ctx context.Context, sess *stdioSession, p auth.
 	}
 	f, ferr := parseFrame(data, s.maxFrame)
 	if ferr != nil {
-		w.write(errorReply(ferr.id, ferr.code, ferr.message))
+		w.write(ferr.reply())
 		return
 	}
 	if f.kind == kindResponse {
@@ -135,45 +136,57 @@ func (s *Server) serveStdioLine(ctx context.Context, sess *stdioSession, p auth.
 	rctx := withState(ctx, st)
 
 	if f.kind == kindNotification {
-		if resp := s.handleStdioMessage(rctx, f, data); resp != nil {
-			w.writeMessage(resp)
+		if resp := s.handleStdioMessage(rctx, st, data); resp != nil {
+			w.write(resp)
 		}
 		return
 	}
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
-		w.write(errorReply(f.id, int(mcp.INTERNAL_ERROR), "server shutting down"))
+		w.write(errorReply(f.id, int(mcp.INTERNAL_ERROR), broker.CodeInternal, "server shutting down"))
 		return
 	}
 	requests.Add(1)
 	go func() {
 		defer requests.Done()
 		defer func() { <-sem }()
-		if resp := s.handleStdioMessage(rctx, f, data); resp != nil {
-			w.writeMessage(resp)
+		if resp := s.handleStdioMessage(rctx, st, data); resp != nil {
+			w.write(resp)
 		}
 	}()
 }
 
-// handleStdioMessage runs mcp-go on one checked message, turning a panic
-// into an internal error reply.
-func (s *Server) handleStdioMessage(ctx context.Context, f *frame, data []byte) (resp any) {
+// handleStdioMessage answers one checked message: a tools/call through
+// the broker, anything else through mcp-go. A panic becomes an internal
+// error reply.
+func (s *Server) handleStdioMessage(ctx context.Context, st *reqState, data []byte) (resp []byte) {
+	f := st.frame
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("mcpserver: panic serving stdio message", "method", f.method, "panic", r)
+			resp = nil
 			if f.kind == kindRequest {
-				resp = json.RawMessage(errorReply(f.id, int(mcp.INTERNAL_ERROR), msgInternal))
-			} else {
-				resp = nil
+				resp = errorReply(f.id, int(mcp.INTERNAL_ERROR), broker.CodeInternal, msgInternal)
 			}
 		}
 	}()
+	if f.kind == kindRequest && f.method == methodToolsCall {
+		return s.serveCall(ctx, st)
+	}
 	msg := s.mcp.HandleMessage(ctx, data)
 	if msg == nil {
 		return nil
 	}
-	return msg
+	out, err := json.Marshal(msg)
+	if err != nil {
+		s.log.Error("mcpserver: encode reply", "method", f.method, "err", err)
+		if f.kind == kindRequest {
+			return errorReply(f.id, int(mcp.INTERNAL_ERROR), broker.CodeInternal, msgInternal)
+		}
+		return nil
+	}
+	return out
 }
 
 // stdioLine is one line read from stdin, or the read error that ended it.

@@ -146,7 +146,7 @@ func TestStdioRefusedFramesKeepServing(t *testing.T) {
 		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`, codeInvalidRequest, "null", "batch"},
 		{"duplicate key", `{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call"}`, codeInvalidRequest, "null", ""},
 		{"Method case variant", `{"jsonrpc":"2.0","id":1,"method":"tools/list","Method":"tools/call"}`, codeInvalidRequest, "null", ""},
-		{"lone Method", `{"jsonrpc":"2.0","id":"m","Method":"tools/call"}`, codeInvalidRequest, `"m"`, `unknown member "Method"`},
+		{"lone Method", `{"jsonrpc":"2.0","id":"m","Method":"tools/call"}`, codeInvalidRequest, `"m"`, `member "Method" differs from "method" only in case`},
 		{"id null", `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"echo"}}`, codeInvalidRequest, "null", "must not be null"},
 		{"fractional id", `{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}`, codeInvalidRequest, "null", "integer"},
 		{"not JSON", `{"jsonrpc":"2.0",`, codeParseError, "null", ""},

@@ -26,6 +26,9 @@ type frame struct {
 	index    int            // array: index of the element being scanned
 	exact    map[string]int // obj with many keys: key → index in scanner.keys
 	folded   map[string]int // as exact, keyed by the case-folded key
+	// unchecked marks a container at or below Limits.Unchecked: its keys
+	// are not compared.
+	unchecked bool
 }
 
 // key is one object key, unescaped.
@@ -44,6 +47,9 @@ type scanner struct {
 	keys   []key  // keys of every open object, outermost first
 	high   [2]int // most frames and keys held at once: what putScanner clears
 	arena  []byte // unescaped keys that had escapes
+	// unchecked holds the reference tokens of Limits.Unchecked; nil when
+	// every object's keys are checked.
+	unchecked []string
 }
 
 // scanners recycles scanners, whose stacks would otherwise be allocated on
@@ -62,6 +68,10 @@ const (
 func getScanner(data []byte, lim Limits) *scanner {
 	s := scanners.Get().(*scanner)
 	s.data, s.lim, s.i = data, lim, 0
+	s.unchecked = nil
+	if lim.Unchecked != "" {
+		s.unchecked = pointerTokens(lim.Unchecked)
+	}
 	return s
 }
 
@@ -191,9 +201,46 @@ func (s *scanner) push(obj bool) error {
 	if len(s.frames) >= s.lim.MaxDepth {
 		return s.errorf(CodeTooDeep, s.i, len(s.frames), "nesting deeper than the limit of %d", s.lim.MaxDepth)
 	}
-	s.frames = append(s.frames, frame{obj: obj, keyStart: len(s.keys)})
+	unchecked := false
+	if n := len(s.frames); n > 0 && s.frames[n-1].unchecked {
+		unchecked = true
+	} else if s.unchecked != nil && n == len(s.unchecked) {
+		unchecked = s.atUnchecked()
+	}
+	s.frames = append(s.frames, frame{obj: obj, keyStart: len(s.keys), unchecked: unchecked})
 	s.high[0] = max(s.high[0], len(s.frames))
 	return nil
+}
+
+// atUnchecked reports whether the value about to be pushed is the one
+// Limits.Unchecked names: every open container is an object whose current
+// member is the next token of the pointer.
+func (s *scanner) atUnchecked() bool {
+	n := len(s.frames)
+	for j := range n {
+		f := s.frames[j]
+		if !f.obj {
+			return false
+		}
+		end := len(s.keys)
+		if j+1 < n {
+			end = s.frames[j+1].keyStart
+		}
+		if end <= f.keyStart || string(s.keys[end-1].b) != s.unchecked[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// pointerTokens splits a JSON pointer ("/a/b~1c") into its unescaped
+// reference tokens (["a", "b/c"]).
+func pointerTokens(ptr string) []string {
+	toks := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	for i, t := range toks {
+		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return toks
 }
 
 func (s *scanner) pop() {
@@ -238,6 +285,9 @@ func (s *scanner) member() error {
 // duplicate or (if asked) a case variant of an earlier key.
 func (s *scanner) addKey(k key) error {
 	f := &s.frames[len(s.frames)-1]
+	if f.unchecked {
+		return nil
+	}
 	prior := s.keys[f.keyStart:]
 	depth := len(s.frames) - 1 // the error's path is the object's
 	if f.exact == nil && len(prior) < linearKeyComparison {
@@ -411,24 +461,31 @@ func hex4(b []byte) (rune, bool) {
 // the arena.
 func (s *scanner) unescape(in []byte) []byte {
 	start := len(s.arena)
+	s.arena = appendUnescaped(s.arena, in)
+	return s.arena[start:len(s.arena):len(s.arena)]
+}
+
+// appendUnescaped appends the contents of a JSON string Check has
+// accepted (between its quotes), with its escapes decoded, to dst.
+func appendUnescaped(dst, in []byte) []byte {
 	for i := 0; i < len(in); {
 		c := in[i]
 		if c != '\\' {
-			s.arena = append(s.arena, c)
+			dst = append(dst, c)
 			i++
 			continue
 		}
 		switch in[i+1] {
 		case 'b':
-			s.arena = append(s.arena, '\b')
+			dst = append(dst, '\b')
 		case 'f':
-			s.arena = append(s.arena, '\f')
+			dst = append(dst, '\f')
 		case 'n':
-			s.arena = append(s.arena, '\n')
+			dst = append(dst, '\n')
 		case 'r':
-			s.arena = append(s.arena, '\r')
+			dst = append(dst, '\r')
 		case 't':
-			s.arena = append(s.arena, '\t')
+			dst = append(dst, '\t')
 		case 'u':
 			r, _ := hex4(in[i+2:])
 			if r >= 0xD800 && r <= 0xDBFF {
@@ -436,15 +493,15 @@ func (s *scanner) unescape(in []byte) []byte {
 				r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
 				i += 6
 			}
-			s.arena = utf8.AppendRune(s.arena, r)
+			dst = utf8.AppendRune(dst, r)
 			i += 6
 			continue
 		default: // '"', '\\', '/'
-			s.arena = append(s.arena, in[i+1])
+			dst = append(dst, in[i+1])
 		}
 		i += 2
 	}
-	return s.arena[start:len(s.arena):len(s.arena)]
+	return dst
 }
 
 // number scans a number at s.i (RFC 8259 grammar).

@@ -30,7 +30,7 @@ const (
 	linearKeyComparison = 16 // objects with more keys than this are checked with a map
 )
 
-// Limits bounds what [Check] accepts.
+// Limits bounds what [Check], [Decode] and [Unmarshal] accept.
 //
 // # Notes
 //
@@ -49,6 +49,17 @@ type Limits struct {
 	// (they are still distinct keys, and exact duplicates are always
 	// refused).
 	RejectCaseVariants bool
+	// AllowUnknownFields, for [Unmarshal] only, skips an object member that
+	// names no field of its struct instead of refusing it. A member that
+	// names a field only under case folding is refused all the same: it is
+	// the member encoding/json would have read into that field.
+	AllowUnknownFields bool
+	// Unchecked is a JSON pointer ("/params/arguments") to a value whose
+	// objects' keys are not compared: duplicates and case variants below it
+	// are left to whoever reads that value (it still must be well formed,
+	// valid UTF-8 and within the limits). Only members of objects can be
+	// named, not array elements. "" checks every object.
+	Unchecked string
 }
 
 func (l Limits) withDefaults() Limits {

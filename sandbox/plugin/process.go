@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 	"github.com/toolwarden/toolwarden/sandbox"
 	"github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
 )
@@ -248,7 +249,7 @@ func checkDescription(desc []byte) error {
 		Protocol int `json:"protocol"`
 		ABI      int `json:"abi"`
 	}
-	if err := sandbox.DecodeStrict(desc, &d); err != nil {
+	if err := strictjson.Unmarshal(desc, &d, strictjson.Limits{MaxBytes: len(desc)}); err != nil {
 		return fmt.Errorf("the plugin's Describe reply is not valid: %w", err)
 	}
 	if d.Protocol != protocolVersion || d.ABI != 1 {

@@ -305,7 +305,7 @@ func TestHTTPFetchArguments(t *testing.T) {
 		{"not http", `{"url":"file:///etc/passwd"}`, `url "file:///etc/passwd" is not an absolute http or https URL`},
 		{"bad method", `{"url":"http://a.test/","method":"DELETE"}`, `method "DELETE" is not GET or POST`},
 		{"body with get", `{"url":"http://a.test/","body":"x"}`, `argument "body" needs method POST`},
-		{"unknown argument", `{"url":"http://a.test/","proxy":"x"}`, `decode arguments: unknown field "proxy"`},
+		{"unknown argument", `{"url":"http://a.test/","proxy":"x"}`, `decode arguments: unknown member "proxy" at /proxy (offset 24)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := runWith(t, p, tc.args, nil)
@@ -455,11 +455,11 @@ func TestHostABI(t *testing.T) {
 		t.Errorf("raw = %q, want ok", out[3])
 	}
 	for i, want := range []string{
-		`the request has member \"url\" twice`,
-		`the request has an unknown member \"URL\"`,
-		`the request has header \"A\" twice`,
-		`the request is not valid JSON`,
-		`the request is not a JSON object`,
+		`duplicate key \"url\"`,
+		`member \"URL\" differs from \"url\" only in case`,
+		`duplicate key \"A\" at /headers`,
+		`data after the JSON value`,
+		`must be an object, not an array`,
 		`header Host may not be set by a tool`,
 	} {
 		o := out[4+i]

@@ -272,9 +272,9 @@ func TestEchoToolErrors(t *testing.T) {
 		name, args, wantPublic string
 	}{
 		{"missing text", `{}`, `missing required argument "text"`},
-		{"unknown field", `{"text":"a","extra":1}`, `decode arguments: unknown field "extra"`},
-		{"case variant", `{"TEXT":"a"}`, `decode arguments: unknown field "TEXT"`},
-		{"duplicate", `{"text":"a","text":"b"}`, `decode arguments: duplicate key "text"`},
+		{"unknown field", `{"text":"a","extra":1}`, `decode arguments: unknown member "extra" at /extra (offset 12)`},
+		{"case variant", `{"TEXT":"a"}`, `decode arguments: member "TEXT" differs from "text" only in case; names are case-sensitive at /TEXT (offset 1)`},
+		{"duplicate", `{"text":"a","text":"b"}`, `decode arguments: duplicate key "text" (offset 12)`},
 		{"not an object", `["text"]`, `arguments are not a JSON object`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -785,7 +785,7 @@ func TestJQ(t *testing.T) {
 		{"halt_error", `{"filter":"\"boom\" | halt_error","input":null}`, "", sandbox.CodeToolError},
 		{"too many results", `{"filter":"range(20000)","input":null}`, "jq: the filter produced more than 10000 results", sandbox.CodeToolError},
 		{"missing input", `{"filter":"."}`, `missing required argument "input"`, sandbox.CodeToolError},
-		{"unknown argument", `{"filter":".","input":1,"files":["/etc/passwd"]}`, `decode arguments: unknown field "files"`, sandbox.CodeToolError},
+		{"unknown argument", `{"filter":".","input":1,"files":["/etc/passwd"]}`, `decode arguments: unknown member "files" at /files (offset 24)`, sandbox.CodeToolError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := call(p, tc.args, limits())

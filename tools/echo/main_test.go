@@ -12,7 +12,7 @@ func TestEcho(t *testing.T) {
 		{in: `{"text":""}`, want: `{"text":""}`},
 		{in: `{}`, wantErr: `missing required argument "text"`},
 		{in: `{"text":null}`, wantErr: `missing required argument "text"`},
-		{in: `{"Text":"x"}`, wantErr: `decode arguments: unknown field "Text"`},
+		{in: `{"Text":"x"}`, wantErr: `decode arguments: member "Text" differs from "text" only in case; names are case-sensitive at /Text (offset 1)`},
 	} {
 		got, err := echo(context.Background(), json.RawMessage(tc.in))
 		if tc.wantErr != "" {

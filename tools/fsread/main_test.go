@@ -87,7 +87,7 @@ func TestErrors(t *testing.T) {
 		{"read a directory", `{"path":"/data/sub"}`, `/data/sub is a directory: use op "list"`},
 		{"refused", `{"path":"/data/../etc/passwd"}`, "/data/../etc/passwd: refused by the sandbox (outside the mounted directories, a link out of them, or not a plain file)"},
 		{"missing", `{"path":"/data/none"}`, "/data/none: no such file or directory"},
-		{"unknown argument", `{"path":"/data","recursive":true}`, `decode arguments: unknown field "recursive"`},
+		{"unknown argument", `{"path":"/data","recursive":true}`, `decode arguments: unknown member "recursive" at /recursive (offset 16)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := call(t, dir, tc.args)

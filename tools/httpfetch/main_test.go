@@ -38,7 +38,7 @@ func TestRun(t *testing.T) {
 		{name: "missing url", args: `{}`, wantErr: `missing required argument "url"`},
 		{name: "relative url", args: `{"url":"/x"}`, wantErr: `url "/x" is not an absolute http or https URL`},
 		{name: "method", args: `{"url":"https://a.test/","method":"PUT"}`, wantErr: `method "PUT" is not GET or POST`},
-		{name: "case-variant key", args: `{"URL":"https://a.test/"}`, wantErr: `decode arguments: unknown field "URL"`},
+		{name: "case-variant key", args: `{"URL":"https://a.test/"}`, wantErr: `decode arguments: member "URL" differs from "url" only in case; names are case-sensitive at /URL (offset 1)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var sent string

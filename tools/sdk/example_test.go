@@ -21,7 +21,7 @@ func ExampleDecode() {
 	fmt.Println(err)
 	// Output:
 	// Lyon <nil>
-	// decode arguments: unknown field "CITY"
+	// decode arguments: member "CITY" differs from "city" only in case; names are case-sensitive at /CITY (offset 1)
 }
 
 func ExampleFetch() {

@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
-	"strconv"
-	"strings"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // ABIVersion is the version of the tool protocol this package speaks.
@@ -117,145 +116,19 @@ func errorEnvelope(err error) []byte {
 }
 
 // Decode decodes the argument object args into v, which must be a non-nil
-// pointer, the way [encoding/json.Unmarshal] does but strictly: unknown
-// fields, keys matching a field only case-insensitively, duplicate keys at
-// any depth and trailing data are errors.
+// pointer, the way [encoding/json.Unmarshal] does but strictly, by the
+// broker's own rules (manifests/strictjson.Unmarshal): unknown fields, keys
+// matching a field only under case folding, duplicate or case-variant keys
+// at any depth, numbers that do not fit their field and trailing data are
+// errors.
 //
 // # Notes
 //
-// Key checks follow v's static type through structs, pointers, slices,
-// arrays and maps with string keys; below an interface, a
-// [json.RawMessage] or a type with its own UnmarshalJSON only duplicate keys
-// are checked. Numbers decoded into an interface are float64, as with
-// encoding/json.
+// Numbers decoded into an interface are [json.Number], never float64, so
+// large integers keep every digit.
 func Decode(args json.RawMessage, v any) error {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return errors.New("decode arguments: target must be a non-nil pointer")
-	}
-	dec := json.NewDecoder(bytes.NewReader(args))
-	dec.UseNumber()
-	if err := checkValue(dec, rv.Type().Elem(), ""); err != nil {
-		return fmt.Errorf("decode arguments: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("decode arguments: trailing data after the value")
-	}
-	strict := json.NewDecoder(bytes.NewReader(args))
-	strict.DisallowUnknownFields()
-	if err := strict.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(args, v, strictjson.Limits{MaxBytes: MaxArgsBytes}); err != nil {
 		return fmt.Errorf("decode arguments: %w", err)
 	}
 	return nil
-}
-
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-
-// checkValue reads one JSON value from dec and checks its object keys
-// against t (nil when the keys are free-form).
-func checkValue(dec *json.Decoder, t reflect.Type, path string) error {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t != nil && (t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType)) {
-		t = nil
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	switch delim {
-	case '{':
-		var fields map[string]reflect.Type
-		var elem reflect.Type
-		if t != nil {
-			switch t.Kind() {
-			case reflect.Struct:
-				fields = map[string]reflect.Type{}
-				structFields(t, fields, 0)
-			case reflect.Map:
-				elem = t.Elem()
-			}
-		}
-		seen := map[string]bool{}
-		for dec.More() {
-			ktok, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			key, _ := ktok.(string)
-			sub := path + "." + key
-			if seen[key] {
-				return fmt.Errorf("duplicate key %s", strconv.Quote(strings.TrimPrefix(sub, ".")))
-			}
-			seen[key] = true
-			next := elem
-			if fields != nil {
-				ft, ok := fields[key]
-				if !ok {
-					return fmt.Errorf("unknown field %s", strconv.Quote(strings.TrimPrefix(sub, ".")))
-				}
-				next = ft
-			}
-			if err := checkValue(dec, next, sub); err != nil {
-				return err
-			}
-		}
-	case '[':
-		var elem reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			elem = t.Elem()
-		}
-		for i := 0; dec.More(); i++ {
-			if err := checkValue(dec, elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
-			}
-		}
-	}
-	_, err = dec.Token() // the closing delimiter
-	return err
-}
-
-// structFields adds the JSON names of t's fields, as encoding/json sees
-// them, with their types. Embedded structs without a name tag contribute
-// their fields, after t's own (a shallower field wins, as in encoding/json).
-func structFields(t reflect.Type, into map[string]reflect.Type, depth int) {
-	if depth > 8 {
-		return
-	}
-	var embedded []reflect.Type
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				embedded = append(embedded, ft)
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		if _, dup := into[name]; !dup {
-			into[name] = f.Type
-		}
-	}
-	for _, et := range embedded {
-		structFields(et, into, depth+1)
-	}
 }

@@ -175,9 +175,9 @@ func TestNotADatabase(t *testing.T) {
 func TestArguments(t *testing.T) {
 	db := samplePath(t)
 	for _, tt := range []struct{ args, want string }{
-		{`{"query":"SELECT 1","database":"/etc/passwd"}`, `{"error":"decode arguments: unknown field \"database\""}`},
-		{`{"Query":"SELECT 1"}`, `{"error":"decode arguments: unknown field \"Query\""}`},
-		{`{"query":1}`, `{"error":"decode arguments: json: cannot unmarshal number into Go struct field args.query of type string"}`},
+		{`{"query":"SELECT 1","database":"/etc/passwd"}`, `{"error":"decode arguments: unknown member \"database\" at /database (offset 20)"}`},
+		{`{"Query":"SELECT 1"}`, `{"error":"decode arguments: member \"Query\" differs from \"query\" only in case; names are case-sensitive at /Query (offset 1)"}`},
+		{`{"query":1}`, `{"error":"decode arguments: must be a string, not a number at /query (offset 9)"}`},
 	} {
 		if got := call(t, db, tt.args, defaultCaps); got != tt.want {
 			t.Errorf("call(%s) = %s, want %s", tt.args, got, tt.want)
