@@ -49,7 +49,7 @@ const benchArgs = `{"text":"hello, this is a typical short argument","count":3}`
 // sandbox replaced by a no-op runner.
 func BenchmarkCallToolNoop(b *testing.B) {
 	set := fixture(b)
-	br, err := broker.New(context.Background(), broker.Config{Manifests: set, Runners: []sandbox.Runner{noopRunner{}}, Audit: newLineSink(b)})
+	br, err := broker.New(context.Background(), broker.Config{Policy: mustPolicy(b, set), Runners: []sandbox.Runner{noopRunner{}}, Audit: newLineSink(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func typicalRecord() *audit.Record {
 // after the other. It reports pipeline-ns/call and floors-ns/call.
 func BenchmarkCallToolPaired(b *testing.B) {
 	set := fixture(b)
-	br, err := broker.New(context.Background(), broker.Config{Manifests: set, Runners: []sandbox.Runner{noopRunner{}}, Audit: newLineSink(b)})
+	br, err := broker.New(context.Background(), broker.Config{Policy: mustPolicy(b, set), Runners: []sandbox.Runner{noopRunner{}}, Audit: newLineSink(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

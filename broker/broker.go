@@ -18,7 +18,6 @@ import (
 	"github.com/toolwarden/toolwarden/broker/auth"
 	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
-	"github.com/toolwarden/toolwarden/manifests/strictjson"
 	"github.com/toolwarden/toolwarden/sandbox"
 )
 
@@ -30,26 +29,20 @@ type recorder interface {
 
 // Defaults used where a Config field is zero.
 const (
-	DefaultMaxArgumentBytes       = 1 << 20
-	DefaultMaxArgumentDepth       = 64
 	DefaultMaxConcurrentPerTenant = 32
 	DefaultMaxStderrBytes         = 64 << 10
 )
 
 // Config configures a [Broker].
 type Config struct {
-	// Manifests is the loaded tool and role set. Required.
-	Manifests *manifests.Set
+	// Policy decides every call: the manifest set, the default limits and
+	// the argument caps. Required.
+	Policy *policy.Policy
 	// Runners run tools, one per runtime kind (Runner.Kind()). A tool whose
 	// runtime has no runner is a load error. Required.
 	Runners []sandbox.Runner
 	// Audit receives one record per call, allowed or denied. Required.
 	Audit recorder
-	// Limits fill limits neither the tool nor the role sets; zero fields
-	// take policy.DefaultLimits.
-	Limits policy.Limits
-	// MaxArgumentBytes caps a call's arguments; zero means 1 MiB.
-	MaxArgumentBytes int
 	// MaxConcurrentPerTenant caps calls in flight per tenant; zero means 32.
 	MaxConcurrentPerTenant int
 	// KillSwitchFile, if set, names a file listing switched-off tools and
@@ -77,7 +70,6 @@ type Broker struct {
 	set      *manifests.Set
 	audit    recorder
 	programs map[string]program // by tool name
-	maxArgs  int
 	maxConc  int
 	kill     *KillSwitch
 	secrets  map[string]string
@@ -101,22 +93,20 @@ type program struct {
 // compiles) every tool's artifact. Nothing is compiled on the call path.
 func New(ctx context.Context, cfg Config) (*Broker, error) {
 	switch {
-	case cfg.Manifests == nil:
-		return nil, errors.New("broker: Config.Manifests is nil")
+	case cfg.Policy == nil:
+		return nil, errors.New("broker: Config.Policy is nil")
 	case cfg.Audit == nil:
 		return nil, errors.New("broker: Config.Audit is nil")
 	case len(cfg.Runners) == 0:
 		return nil, errors.New("broker: Config.Runners is empty")
-	case cfg.MaxArgumentBytes < 0:
-		return nil, errors.New("broker: Config.MaxArgumentBytes is negative")
 	case cfg.MaxConcurrentPerTenant < 0:
 		return nil, errors.New("broker: Config.MaxConcurrentPerTenant is negative")
 	}
 	b := &Broker{
-		set:      cfg.Manifests,
+		set:      cfg.Policy.Set(),
+		policy:   cfg.Policy,
 		audit:    cfg.Audit,
 		programs: make(map[string]program),
-		maxArgs:  cmp(cfg.MaxArgumentBytes, DefaultMaxArgumentBytes),
 		maxConc:  cmp(cfg.MaxConcurrentPerTenant, DefaultMaxConcurrentPerTenant),
 		secrets:  maps.Clone(cfg.Secrets),
 		log:      cfg.Logger,
@@ -137,11 +127,6 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.KillSwitchFile != "" {
 		b.kill = &KillSwitch{Path: cfg.KillSwitchFile}
 	}
-	p, err := policy.New(cfg.Manifests, cfg.Limits)
-	if err != nil {
-		return nil, fmt.Errorf("broker: %w", err)
-	}
-	b.policy = p
 	runners := make(map[string]sandbox.Runner, len(cfg.Runners))
 	for _, r := range cfg.Runners {
 		if r == nil {
@@ -149,13 +134,13 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 		}
 		runners[r.Kind()] = r
 	}
-	names := make([]string, 0, len(cfg.Manifests.Tools))
-	for name := range cfg.Manifests.Tools {
+	names := make([]string, 0, len(b.set.Tools))
+	for name := range b.set.Tools {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		t := cfg.Manifests.Tools[name]
+		t := b.set.Tools[name]
 		kind := t.RuntimeKind()
 		r, ok := runners[kind]
 		if !ok {
@@ -303,41 +288,22 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 	if c.Principal.Tenant == "" || c.Principal.Subject == "" {
 		return nil, &Error{Code: CodeUnauthenticated, Public: "caller is not authenticated"}
 	}
-	// 1. Grant: deny by default.
-	cands, err := b.policy.Candidates(c.Principal.Roles, c.Tool)
+	// 1–2. Grant and arguments: deny by default; the arguments decoded
+	// once, strictly; d.Args are the bytes the sandbox gets.
+	d, err := b.policy.Decide(c.Principal.Roles, c.Tool, c.Args)
+	if d.Tool != nil {
+		rec.ToolVersion = d.Tool.Version
+		rec.ToolDigest = d.Tool.ArtifactSHA256()
+		rec.ArgsSHA256 = sha256Hex(d.Args)
+	}
+	if d.Value != nil {
+		rec.Arguments = b.redactArguments(d.Args, d.Value, d.Tool)
+	}
 	if err != nil {
 		return nil, fromPolicy(err)
 	}
-	tool := cands[0].Tool()
-	rec.ToolVersion = tool.Version
-	rec.ToolDigest = tool.ArtifactSHA256()
-
-	// 2. Arguments: decoded once, strictly; these bytes go to the sandbox.
-	raw := []byte(c.Args)
-	if len(raw) == 0 {
-		raw = []byte("{}")
-	}
-	rec.ArgsSHA256 = sha256Hex(raw)
-	args, derr := strictjson.Decode(raw, strictjson.Limits{
-		MaxBytes: b.maxArgs, MaxDepth: DefaultMaxArgumentDepth, RejectCaseVariants: true,
-	})
-	if derr != nil {
-		code := CodeInvalidArgs
-		var se *strictjson.Error
-		if errors.As(derr, &se) && se.Code == "json.too_large" {
-			code = CodeArgsTooLarge
-		}
-		return nil, &Error{Code: code, Public: "arguments rejected: " + derr.Error(), Err: derr}
-	}
-	obj, ok := args.(map[string]any)
-	if !ok {
-		return nil, &Error{Code: CodeInvalidArgs, Public: "arguments must be a JSON object"}
-	}
-	rec.Arguments = b.redactArguments(raw, obj, tool)
-	g, err := policy.Admit(cands, obj)
-	if err != nil {
-		return nil, fromPolicy(err)
-	}
+	g := d.Grant
+	tool := d.Tool
 	rec.GrantedBy = g.Role()
 
 	// 3. Admission: kill switch, rate, concurrency, approval.
@@ -355,7 +321,7 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 	rec.Sandbox = prog.kind
 	lim := g.Limits()
 	inv := sandbox.Invocation{
-		Args: raw,
+		Args: d.Args,
 		Limits: sandbox.Limits{
 			Timeout:        lim.Timeout,
 			MemoryBytes:    lim.MemoryBytes,

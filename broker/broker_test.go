@@ -19,6 +19,7 @@ import (
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/audit"
 	"github.com/toolwarden/toolwarden/broker/auth"
+	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
 	"github.com/toolwarden/toolwarden/sandbox"
 	"github.com/toolwarden/toolwarden/sandbox/sandboxtest"
@@ -143,7 +144,7 @@ type env struct {
 func newEnv(t *testing.T, run sandboxtest.RunFunc, mod func(*broker.Config)) *env {
 	t.Helper()
 	e := &env{log: &memLog{}, runner: sandboxtest.NewRunner(run)}
-	cfg := broker.Config{Manifests: fixture(t), Runners: []sandbox.Runner{asWasm{e.runner}}, Audit: e.log}
+	cfg := broker.Config{Policy: mustPolicy(t, fixture(t)), Runners: []sandbox.Runner{asWasm{e.runner}}, Audit: e.log}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -313,7 +314,13 @@ func TestAuditUnavailableFailsClosed(t *testing.T) {
 }
 
 func TestArgumentSizeCap(t *testing.T) {
-	e := newEnv(t, echoRun, func(c *broker.Config) { c.MaxArgumentBytes = 64 })
+	e := newEnv(t, echoRun, func(c *broker.Config) {
+		p, err := policy.New(policy.Config{Set: c.Policy.Set(), MaxArgumentBytes: 64})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Policy = p
+	})
 	_, err := e.b.CallTool(context.Background(), broker.Call{Principal: principal("admin"), Tool: "echo", Args: json.RawMessage(`{"text":"` + strings.Repeat("a", 100) + `"}`)})
 	if got := codeOf(err); got != "invalid.arguments_size" {
 		t.Fatalf("code = %q, want invalid.arguments_size", got)
@@ -478,10 +485,10 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		cfg  broker.Config
 		want string
 	}{
-		{"no manifests", broker.Config{Runners: []sandbox.Runner{fake}, Audit: &memLog{}}, "Config.Manifests"},
-		{"no audit", broker.Config{Manifests: set, Runners: []sandbox.Runner{fake}}, "Config.Audit"},
-		{"no runners", broker.Config{Manifests: set, Audit: &memLog{}}, "Config.Runners"},
-		{"runtime missing", broker.Config{Manifests: set, Audit: &memLog{}, Runners: []sandbox.Runner{sandboxtest.NewRunner(nil)}}, `needs runtime "wasm"`},
+		{"no policy", broker.Config{Runners: []sandbox.Runner{fake}, Audit: &memLog{}}, "Config.Policy"},
+		{"no audit", broker.Config{Policy: mustPolicy(t, set), Runners: []sandbox.Runner{fake}}, "Config.Audit"},
+		{"no runners", broker.Config{Policy: mustPolicy(t, set), Audit: &memLog{}}, "Config.Runners"},
+		{"runtime missing", broker.Config{Policy: mustPolicy(t, set), Audit: &memLog{}, Runners: []sandbox.Runner{sandboxtest.NewRunner(nil)}}, `needs runtime "wasm"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := broker.New(context.Background(), tt.cfg)
@@ -492,7 +499,17 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	failing := sandboxtest.NewRunner(nil)
 	failing.FailPrepare("echo", &sandbox.Error{Code: sandbox.CodeDigestMismatch, Public: "digest mismatch"})
-	if _, err := broker.New(context.Background(), broker.Config{Manifests: set, Audit: &memLog{}, Runners: []sandbox.Runner{asWasm{failing}}}); err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+	if _, err := broker.New(context.Background(), broker.Config{Policy: mustPolicy(t, set), Audit: &memLog{}, Runners: []sandbox.Runner{asWasm{failing}}}); err == nil || !strings.Contains(err.Error(), "digest mismatch") {
 		t.Errorf("New() with a digest mismatch = %v, want a load error", err)
 	}
+}
+
+// mustPolicy computes the policy of set with the default limits.
+func mustPolicy(t testing.TB, set *manifests.Set) *policy.Policy {
+	t.Helper()
+	p, err := policy.New(policy.Config{Set: set})
+	if err != nil {
+		t.Fatalf("policy.New: %v", err)
+	}
+	return p
 }

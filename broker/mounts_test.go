@@ -70,7 +70,7 @@ tools:
 		return &sandbox.Result{Output: []byte(`"done"`), Egress: refused}, nil
 	})
 	log := &memLog{}
-	b, err := broker.New(context.Background(), broker.Config{Manifests: set, Runners: []sandbox.Runner{asWasm{runner}}, Audit: log})
+	b, err := broker.New(context.Background(), broker.Config{Policy: mustPolicy(t, set), Runners: []sandbox.Runner{asWasm{runner}}, Audit: log})
 	if err != nil {
 		t.Fatalf("broker.New: %v", err)
 	}

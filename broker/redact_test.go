@@ -73,7 +73,7 @@ func TestRedactionInAudit(t *testing.T) {
 		}
 		return echoRun(ctx, inv)
 	})
-	b, err := broker.New(context.Background(), broker.Config{Manifests: redactFixture(t), Runners: []sandbox.Runner{asWasm{runner}}, Audit: log, Redactor: red})
+	b, err := broker.New(context.Background(), broker.Config{Policy: mustPolicy(t, redactFixture(t)), Runners: []sandbox.Runner{asWasm{runner}}, Audit: log, Redactor: red})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ inputSchema:
 		b.Fatal(err)
 	}
 	defer log.Close()
-	br, err := broker.New(ctx, broker.Config{Manifests: set, Runners: []sandbox.Runner{rt}, Audit: log})
+	br, err := broker.New(ctx, broker.Config{Policy: mustPolicy(b, set), Runners: []sandbox.Runner{rt}, Audit: log})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
 	"github.com/toolwarden/toolwarden/sandbox"
 	"github.com/toolwarden/toolwarden/sandbox/sandboxtest"
@@ -135,7 +136,7 @@ func newRealServer(t *testing.T) (*Server, *broker.Broker, *memAudit, string) {
 	})
 	log := &memAudit{}
 	ctx := context.Background()
-	b, err := broker.New(ctx, broker.Config{Manifests: set, Runners: []sandbox.Runner{wasmKind{runner}}, Audit: log, Logger: quietLogger()})
+	b, err := broker.New(ctx, broker.Config{Policy: mustPolicy(t, set), Runners: []sandbox.Runner{wasmKind{runner}}, Audit: log, Logger: quietLogger()})
 	if err != nil {
 		t.Fatalf("broker.New: %v", err)
 	}
@@ -294,4 +295,14 @@ func TestRealBrokerStdio(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Errorf("ServeStdio = %v", err)
 	}
+}
+
+// mustPolicy computes the policy of set with the default limits.
+func mustPolicy(t testing.TB, set *manifests.Set) *policy.Policy {
+	t.Helper()
+	p, err := policy.New(policy.Config{Set: set})
+	if err != nil {
+		t.Fatalf("policy.New: %v", err)
+	}
+	return p
 }

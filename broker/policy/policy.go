@@ -2,7 +2,9 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,15 +12,38 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/manifests"
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // Reason codes of policy decisions.
 const (
-	CodeUnknownTool = "denied.unknown_tool"
-	CodeDeniedRole  = "denied.role"
-	CodeDeniedArgs  = "denied.arguments"
-	CodeInvalidArgs = "invalid.arguments"
+	CodeUnknownTool  = "denied.unknown_tool"    // no such tool (callers see the same reply as denied.role)
+	CodeDeniedRole   = "denied.role"            // no role of the caller grants the tool
+	CodeDeniedArgs   = "denied.arguments"       // arguments the tool accepts but outside the role's constraints
+	CodeInvalidArgs  = "invalid.arguments"      // arguments malformed, ambiguous or against the tool's schema
+	CodeArgsTooLarge = "invalid.arguments_size" // arguments longer than Config.MaxArgumentBytes
 )
+
+// Defaults of [Config].
+const (
+	DefaultMaxArgumentBytes = 1 << 20
+	DefaultMaxArgumentDepth = 64
+)
+
+// Config configures a [Policy].
+type Config struct {
+	// Set is the loaded tool and role set. Required.
+	Set *manifests.Set
+	// Limits fill limits neither the tool nor the role sets; a zero field
+	// takes [DefaultLimits].
+	Limits Limits
+	// MaxArgumentBytes caps a call's arguments; zero means
+	// DefaultMaxArgumentBytes (1 MiB).
+	MaxArgumentBytes int
+	// MaxArgumentDepth caps their nesting; zero means
+	// DefaultMaxArgumentDepth (64).
+	MaxArgumentDepth int
+}
 
 // Limits are the effective caps of a grant, in plain units.
 type Limits struct {
@@ -87,15 +112,22 @@ func (e *Error) ReasonCode() string { return e.Code }
 // Policy holds every grant of a manifest set. It is immutable and safe for
 // concurrent use.
 type Policy struct {
-	set    *manifests.Set
-	grants map[string]map[string]*Grant // role → tool → grant
+	set      *manifests.Set
+	grants   map[string]map[string]*Grant // role → tool → grant
+	maxBytes int
+	maxDepth int
 }
 
-// New computes every grant of set. defaults fill limits neither manifest
-// sets; a zero field of defaults takes [DefaultLimits].
-func New(set *manifests.Set, defaults Limits) (*Policy, error) {
-	if set == nil {
-		return nil, fmt.Errorf("policy: manifest set is nil")
+// New computes every grant of cfg.Set.
+func New(cfg Config) (*Policy, error) {
+	set, defaults := cfg.Set, cfg.Limits
+	switch {
+	case set == nil:
+		return nil, fmt.Errorf("policy: Config.Set is nil")
+	case cfg.MaxArgumentBytes < 0:
+		return nil, fmt.Errorf("policy: Config.MaxArgumentBytes is negative")
+	case cfg.MaxArgumentDepth < 0:
+		return nil, fmt.Errorf("policy: Config.MaxArgumentDepth is negative")
 	}
 	if defaults.Timeout <= 0 {
 		defaults.Timeout = DefaultLimits.Timeout
@@ -106,7 +138,8 @@ func New(set *manifests.Set, defaults Limits) (*Policy, error) {
 	if defaults.OutputBytes <= 0 {
 		defaults.OutputBytes = DefaultLimits.OutputBytes
 	}
-	p := &Policy{set: set, grants: make(map[string]map[string]*Grant)}
+	p := &Policy{set: set, grants: make(map[string]map[string]*Grant),
+		maxBytes: cmp.Or(cfg.MaxArgumentBytes, DefaultMaxArgumentBytes), maxDepth: cmp.Or(cfg.MaxArgumentDepth, DefaultMaxArgumentDepth)}
 	for roleName, role := range set.Roles {
 		byTool := make(map[string]*Grant)
 		for _, entry := range role.Tools {
@@ -237,6 +270,71 @@ func constrain(toolSchema json.RawMessage, args map[string]json.RawMessage) (jso
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// Set returns the manifest set the policy was computed from.
+func (p *Policy) Set() *manifests.Set { return p.set }
+
+// Decision is what [Policy.Decide] found out about a call, as far as it
+// got: the tool once a role grants it, the arguments once they decode, and
+// the grant once one admits them.
+type Decision struct {
+	// Tool is the called tool's manifest; nil when the call was refused as
+	// an unknown tool or by role.
+	Tool *manifests.Tool
+	// Args are the exact argument bytes decided on ("{}" for none): what
+	// the sandbox gets.
+	Args []byte
+	// Value is Args decoded (json.Number numbers); nil when they did not
+	// decode to an object.
+	Value map[string]any
+	// Grant is the grant that admits the call; nil when it was refused.
+	Grant *Grant
+}
+
+// Decide is the policy decision on one call: may a principal holding
+// roles call tool with the argument bytes args? It returns the admitting
+// grant, or a *[Error]: denied.unknown_tool, denied.role, then
+// invalid.arguments_size, invalid.arguments (not one strict JSON object
+// within the depth limit, or against the tool's schema) or denied.arguments
+// (outside every granting role's constraints). The broker, policy replay
+// and tools list all decide through it, with the limits of one Config.
+//
+// # Notes
+//
+// Arguments are decoded strictly (strictjson): duplicate and case-variant
+// keys at any depth are invalid.arguments, so the bytes the sandbox gets
+// have exactly one reading, the one checked here.
+func (p *Policy) Decide(roles []string, tool string, args []byte) (Decision, error) {
+	var d Decision
+	cands, err := p.Candidates(roles, tool)
+	if err != nil {
+		return d, err
+	}
+	d.Tool = cands[0].tool
+	d.Args = args
+	if len(d.Args) == 0 {
+		d.Args = []byte("{}")
+	}
+	v, err := strictjson.Decode(d.Args, strictjson.Limits{MaxBytes: p.maxBytes, MaxDepth: p.maxDepth, RejectCaseVariants: true})
+	if err != nil {
+		code := CodeInvalidArgs
+		if se, ok := errors.AsType[*strictjson.Error](err); ok && se.Code == strictjson.CodeTooLarge {
+			code = CodeArgsTooLarge
+		}
+		return d, &Error{Code: code, Public: "arguments rejected: " + err.Error()}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return d, &Error{Code: CodeInvalidArgs, Public: "arguments must be a JSON object"}
+	}
+	d.Value = obj
+	g, err := Admit(cands, obj)
+	if err != nil {
+		return d, err
+	}
+	d.Grant = g
+	return d, nil
 }
 
 // Candidates returns the grants that could admit a call of tool by a

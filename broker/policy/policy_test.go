@@ -122,7 +122,7 @@ func (f *fixture) parsed() *manifests.Set {
 
 func newPolicy(t *testing.T, set *manifests.Set, defaults policy.Limits) *policy.Policy {
 	t.Helper()
-	p, err := policy.New(set, defaults)
+	p, err := policy.New(policy.Config{Set: set, Limits: defaults})
 	if err != nil {
 		t.Fatalf("policy.New: %v", err)
 	}
@@ -205,7 +205,7 @@ func TestDenyByDefault(t *testing.T) {
 		policyError(t, err, policy.CodeDeniedRole)
 	})
 	t.Run("nil set", func(t *testing.T) {
-		if p, err := policy.New(nil, policy.Limits{}); err == nil {
+		if p, err := policy.New(policy.Config{}); err == nil {
 			t.Errorf("New(nil): got %v, nil error; want an error", p)
 		}
 	})
@@ -553,5 +553,55 @@ func TestCandidatesOneRole(t *testing.T) {
 	}
 	if r := single(t, p, "s", "echo").Rate(); r != nil {
 		t.Errorf("got rate %+v, want none", r)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	set := newFixture(t).tool("echo", "").tool("other", "").
+		role("analyst", "- name: echo\n  arguments:\n    text: {pattern: \"^hi\"}").load()
+	p, err := policy.New(policy.Config{Set: set, MaxArgumentBytes: 64, MaxArgumentDepth: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, tool, args string
+		code             string // "" admits
+		decoded          bool   // Decision.Value set
+	}{
+		{"admitted", "echo", `{"text":"hi there"}`, "", true},
+		{"no arguments is an empty object", "echo", ``, policy.CodeInvalidArgs, true},
+		{"unknown tool", "nope", `{}`, policy.CodeUnknownTool, false},
+		{"not granted", "other", `{"text":"hi"}`, policy.CodeDeniedRole, false},
+		{"outside the role", "echo", `{"text":"bye"}`, policy.CodeDeniedArgs, true},
+		{"against the tool", "echo", `{"text":1}`, policy.CodeInvalidArgs, true},
+		{"too large", "echo", `{"text":"hi` + strings.Repeat(" ", 64) + `"}`, policy.CodeArgsTooLarge, false},
+		{"too deep", "echo", `{"text":"hi","x":[[[1]]]}`, policy.CodeInvalidArgs, false},
+		{"duplicate key", "echo", `{"text":"hi","text":"bye"}`, policy.CodeInvalidArgs, false},
+		{"case-variant key", "echo", `{"text":"hi","TEXT":"bye"}`, policy.CodeInvalidArgs, false},
+		{"case variant spelt with an escape", "echo", `{"text":"hi","T\u0045XT":"bye"}`, policy.CodeInvalidArgs, false},
+		{"number beyond float range", "echo", `{"text":"hi","count":1e999}`, policy.CodeInvalidArgs, true},
+		{"not an object", "echo", `["hi"]`, policy.CodeInvalidArgs, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := p.Decide([]string{"analyst"}, tt.tool, []byte(tt.args))
+			got := ""
+			if pe, ok := errors.AsType[*policy.Error](err); ok {
+				got = pe.Code
+			} else if err != nil {
+				t.Fatalf("Decide error %T %v is not a *policy.Error", err, err)
+			}
+			if got != tt.code {
+				t.Fatalf("Decide(%s, %s) code = %q (%v), want %q", tt.tool, tt.args, got, err, tt.code)
+			}
+			if (d.Value != nil) != tt.decoded {
+				t.Errorf("Decide(%s) decoded = %v, want %v", tt.args, d.Value != nil, tt.decoded)
+			}
+			if (d.Grant != nil) != (tt.code == "") {
+				t.Errorf("Decide(%s) grant = %v with code %q", tt.args, d.Grant, got)
+			}
+			if tt.code == "" && string(d.Args) != tt.args {
+				t.Errorf("Decide args = %s, want the caller's bytes %s", d.Args, tt.args)
+			}
+		})
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
 )
 
@@ -136,6 +138,20 @@ func (c *fileConfig) manifestsDir() string { return c.path(c.Manifests, "") }
 func (c *fileConfig) auditPath() string    { return c.path(c.Audit.Path, "audit.log") }
 func (c *fileConfig) cacheDir() string     { return c.path(c.Cache, ".toolwarden/cache") }
 func (c *fileConfig) keysPath() string     { return c.path(c.Keys, "keys.json") }
+
+// policyConfig is the policy configuration of set under c: the default
+// limits and the argument cap.
+func (c *fileConfig) policyConfig(set *manifests.Set) policy.Config {
+	return policy.Config{
+		Set: set,
+		Limits: policy.Limits{
+			Timeout:     time.Duration(c.Limits.Timeout),
+			MemoryBytes: int64(c.Limits.Memory),
+			OutputBytes: int64(c.Limits.Output),
+		},
+		MaxArgumentBytes: int(c.MaxArgumentBytes),
+	}
+}
 
 // secrets reads every configured secret file.
 func (c *fileConfig) secrets() (map[string]string, error) {

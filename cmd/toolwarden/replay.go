@@ -14,7 +14,6 @@ import (
 	"github.com/toolwarden/toolwarden/broker/audit"
 	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
-	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 func newPolicyCmd() *cobra.Command {
@@ -22,7 +21,7 @@ func newPolicyCmd() *cobra.Command {
 		Use:   "policy",
 		Short: "Review manifest changes against recorded calls",
 	}
-	var auditPath, manifestsDir, output string
+	var auditPath, manifestsDir, cfgPath, output string
 	var ff filterFlags
 	var all, failOnChange bool
 	replay := &cobra.Command{
@@ -54,6 +53,18 @@ Exit status: 0, or with --fail-on-change 1 when any decision would change.`,
 			if err != nil {
 				return fail(2, fmt.Errorf("load manifests: %w", err))
 			}
+			pcfg := policy.Config{Set: set}
+			if cfgPath != "" {
+				cfg, err := loadConfig(cfgPath)
+				if err != nil {
+					return fail(2, err)
+				}
+				pcfg = cfg.policyConfig(set)
+			}
+			pol, err := policy.New(pcfg)
+			if err != nil {
+				return fail(2, err)
+			}
 			f, err := ff.filter(time.Now())
 			if err != nil {
 				return fail(2, err)
@@ -67,7 +78,7 @@ Exit status: 0, or with --fail-on-change 1 when any decision would change.`,
 				tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "SEQ\tTIME\tTENANT/SUBJECT\tROLES\tTOOL\tRECORDED\tREPLAYED")
 			}
-			sum, err := replayLog(cmd.Context(), set, path, f, func(c replayedCall) error {
+			sum, err := replayLog(cmd.Context(), pol, path, f, func(c replayedCall) error {
 				if !all && c.Status != statusChanged && c.Status != statusUndecidable {
 					return nil
 				}
@@ -106,6 +117,7 @@ Exit status: 0, or with --fail-on-change 1 when any decision would change.`,
 	}
 	replay.Flags().StringVar(&auditPath, "audit", "", "the audit log: its file or directory (required)")
 	replay.Flags().StringVar(&manifestsDir, "manifests", "", "directory of the changed manifest set (required)")
+	replay.Flags().StringVar(&cfgPath, "config", "", "toolwarden.yaml whose limits (maxArgumentBytes) the broker decides with; default: the built-in defaults")
 	replay.Flags().StringVar(&output, "output", "table", "table or json (one call per line)")
 	replay.Flags().BoolVar(&all, "all", false, "list every replayed call, not only changed and undecidable ones")
 	replay.Flags().BoolVar(&failOnChange, "fail-on-change", false, "exit 1 when any decision would change")
@@ -153,14 +165,10 @@ var (
 )
 
 // replayLog re-decides every call of the log at path matching f under
-// set, calling fn for each.
-func replayLog(ctx context.Context, set *manifests.Set, path string, f audit.Filter, fn func(replayedCall) error) (replaySummary, error) {
+// pol, calling fn for each.
+func replayLog(ctx context.Context, pol *policy.Policy, path string, f audit.Filter, fn func(replayedCall) error) (replaySummary, error) {
 	var sum replaySummary
-	pol, err := policy.New(set, policy.Limits{})
-	if err != nil {
-		return sum, err
-	}
-	err = audit.Query(ctx, path, f, func(r *audit.Record) error {
+	err := audit.Query(ctx, path, f, func(r *audit.Record) error {
 		c := replayCall(pol, r)
 		switch {
 		case c.Status == statusSkipped:
@@ -198,11 +206,11 @@ func replayCall(pol *policy.Policy, r *audit.Record) replayedCall {
 		c.Status, c.Was, c.Now = statusSkipped, orDash(r.Reason), "not decided by policy"
 		return c
 	}
-	// What it would decide now.
-	cands, err := pol.Candidates(r.Roles, r.Tool)
+	// What it would decide now, by the broker's own decision function.
+	d, err := pol.Decide(r.Roles, r.Tool, r.Arguments)
 	nowAllow := false
 	switch {
-	case err != nil:
+	case d.Tool == nil:
 		c.Now = "deny (" + reasonOf(err) + ")"
 	case len(r.Arguments) == 0:
 		c.Status, c.Now = statusUndecidable, "arguments not recorded"
@@ -210,18 +218,10 @@ func replayCall(pol *policy.Policy, r *audit.Record) replayedCall {
 	case audit.ContainsMarker(r.Arguments):
 		c.Status, c.Now = statusUndecidable, "undecidable (redacted argument)"
 		return c
+	case err != nil:
+		c.Now = "deny (" + reasonOf(err) + ")"
 	default:
-		args, err := strictjson.Decode(r.Arguments, strictjson.Limits{MaxBytes: audit.MaxLineBytes, RejectCaseVariants: true})
-		if err != nil {
-			c.Status, c.Now = statusUndecidable, "recorded arguments do not decode: "+err.Error()
-			return c
-		}
-		g, err := policy.Admit(cands, args)
-		if err != nil {
-			c.Now = "deny (" + reasonOf(err) + ")"
-		} else {
-			nowAllow, c.Now = true, "allow ("+g.Role()+")"
-		}
+		nowAllow, c.Now = true, "allow ("+d.Grant.Role()+")"
 	}
 	c.Status = statusUnchanged
 	if wasAllow != nowAllow {

@@ -17,6 +17,7 @@ import (
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/audit"
 	"github.com/toolwarden/toolwarden/broker/auth"
+	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
 	"github.com/toolwarden/toolwarden/sandbox"
 	"github.com/toolwarden/toolwarden/sandbox/sandboxtest"
@@ -94,7 +95,7 @@ func TestReplayFindsFlippedCalls(t *testing.T) {
 	runner := sandboxtest.NewRunner(func(_ context.Context, inv sandbox.Invocation) (*sandbox.Result, error) {
 		return &sandbox.Result{Output: []byte(`"ok"`)}, nil
 	})
-	b, err := broker.New(context.Background(), broker.Config{Manifests: loadSet(t, oldDir), Runners: []sandbox.Runner{fakeWasm{runner}}, Audit: log})
+	b, err := broker.New(context.Background(), broker.Config{Policy: mustPolicy(t, loadSet(t, oldDir)), Runners: []sandbox.Runner{fakeWasm{runner}}, Audit: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestReplayFindsFlippedCalls(t *testing.T) {
 	}
 
 	got := map[string][]uint64{}
-	sum, err := replayLog(context.Background(), loadSet(t, newDir), logPath, audit.Filter{}, func(c replayedCall) error {
+	sum, err := replayLog(context.Background(), mustPolicy(t, loadSet(t, newDir)), logPath, audit.Filter{}, func(c replayedCall) error {
 		got[c.Status] = append(got[c.Status], c.Seq)
 		return nil
 	})
@@ -149,10 +150,16 @@ func TestReplayFindsFlippedCalls(t *testing.T) {
 		t.Errorf("summary = %+v, want %+v", sum, wantSum)
 	}
 
-	// The same set replays with no change.
-	sum, err = replayLog(context.Background(), loadSet(t, oldDir), logPath, audit.Filter{}, func(replayedCall) error { return nil })
-	if err != nil || sum.ToDeny+sum.ToAllow != 0 {
-		t.Errorf("replay under the recording set = %+v, %v; want no change", sum, err)
+	// The recording set replays to the live broker's decisions exactly:
+	// the same decision function, with the same limits.
+	sum, err = replayLog(context.Background(), mustPolicy(t, loadSet(t, oldDir)), logPath, audit.Filter{}, func(c replayedCall) error {
+		if c.Status == statusUnchanged && c.Was != c.Now {
+			t.Errorf("seq %d: live broker decided %q, replay %q", c.Seq, c.Was, c.Now)
+		}
+		return nil
+	})
+	if err != nil || sum.ToDeny+sum.ToAllow != 0 || sum.Unchanged != 8 {
+		t.Errorf("replay under the recording set = %+v, %v; want 8 unchanged, none changed", sum, err)
 	}
 
 	// Through the command line.
@@ -172,4 +179,14 @@ func TestReplayFindsFlippedCalls(t *testing.T) {
 			t.Errorf("policy replay output lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// mustPolicy computes the policy of set with the default limits.
+func mustPolicy(t testing.TB, set *manifests.Set) *policy.Policy {
+	t.Helper()
+	p, err := policy.New(policy.Config{Set: set})
+	if err != nil {
+		t.Fatalf("policy.New: %v", err)
+	}
+	return p
 }

@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/toolwarden/toolwarden/broker/auth"
-	"github.com/toolwarden/toolwarden/broker/policy"
-	"github.com/toolwarden/toolwarden/manifests"
 )
 
 func newToolsCmd() *cobra.Command {
@@ -28,11 +28,8 @@ func newToolsCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 2, msg: "toolwarden tools list: " + err.Error()}
 			}
-			set, err := manifests.LoadDir(cfg.manifestsDir())
-			if err != nil {
-				return &exitError{code: 2, msg: "toolwarden tools list: " + err.Error()}
-			}
-			pol, err := policy.New(set, policy.Limits{})
+			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			pol, _, err := loadPolicy(cfg, logger)
 			if err != nil {
 				return &exitError{code: 2, msg: "toolwarden tools list: " + err.Error()}
 			}

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/audit"
@@ -33,9 +32,9 @@ func openStack(ctx context.Context, cfgPath string, logger *slog.Logger) (*stack
 	if err != nil {
 		return nil, err
 	}
-	set, err := manifests.LoadDir(cfg.manifestsDir())
+	pol, isolated, err := loadPolicy(cfg, logger)
 	if err != nil {
-		return nil, fmt.Errorf("load manifests: %w", err)
+		return nil, err
 	}
 	secrets, err := cfg.secrets()
 	if err != nil {
@@ -47,20 +46,13 @@ func openStack(ctx context.Context, cfgPath string, logger *slog.Logger) (*stack
 		return nil, fmt.Errorf("start wasm runtime: %w", err)
 	}
 	runners := []sandbox.Runner{s.wasm}
-	if needs := pluginTools(set); len(needs) > 0 {
-		if err := plugin.Available(false); err != nil {
-			// Fail closed, loudly: the tools are withdrawn (not listed, not
-			// callable), never run without their confinement.
-			logger.Error("plugin tools withdrawn: this host cannot isolate plugins", "tools", needs, "reason", err)
-			set = withoutTools(set, needs)
-		} else {
-			s.plugin, err = plugin.New(plugin.Config{Logger: logger})
-			if err != nil {
-				s.close(ctx)
-				return nil, fmt.Errorf("start plugin runtime: %w", err)
-			}
-			runners = append(runners, s.plugin)
+	if isolated {
+		s.plugin, err = plugin.New(plugin.Config{Logger: logger})
+		if err != nil {
+			s.close(ctx)
+			return nil, fmt.Errorf("start plugin runtime: %w", err)
 		}
+		runners = append(runners, s.plugin)
 	}
 	opts, redactor, err := auditOptions(cfg, logger)
 	if err != nil {
@@ -73,15 +65,9 @@ func openStack(ctx context.Context, cfgPath string, logger *slog.Logger) (*stack
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
 	s.broker, err = broker.New(ctx, broker.Config{
-		Manifests: set,
-		Runners:   runners,
-		Audit:     s.log,
-		Limits: policy.Limits{
-			Timeout:     time.Duration(cfg.Limits.Timeout),
-			MemoryBytes: int64(cfg.Limits.Memory),
-			OutputBytes: int64(cfg.Limits.Output),
-		},
-		MaxArgumentBytes:       int(cfg.MaxArgumentBytes),
+		Policy:                 pol,
+		Runners:                runners,
+		Audit:                  s.log,
 		MaxConcurrentPerTenant: cfg.MaxConcurrentPerTenant,
 		KillSwitchFile:         cfg.path(cfg.KillSwitch, ""),
 		Secrets:                secrets,
@@ -115,6 +101,33 @@ func (s *stack) close(ctx context.Context) error {
 		keep(s.log.Close())
 	}
 	return first
+}
+
+// loadPolicy loads the manifests of cfg and computes the policy every
+// command decides with (serve, call, tools list, policy replay --config):
+// the config's default limits and argument cap, and, where this host cannot
+// isolate plugins, the plugin tools withdrawn. isolated reports whether
+// plugin tools remain and need the plugin runtime.
+func loadPolicy(cfg *fileConfig, logger *slog.Logger) (pol *policy.Policy, isolated bool, err error) {
+	set, err := manifests.LoadDir(cfg.manifestsDir())
+	if err != nil {
+		return nil, false, fmt.Errorf("load manifests: %w", err)
+	}
+	if needs := pluginTools(set); len(needs) > 0 {
+		if err := plugin.Available(false); err != nil {
+			// Fail closed, loudly: the tools are withdrawn (not listed, not
+			// callable), never run without their confinement.
+			logger.Error("plugin tools withdrawn: this host cannot isolate plugins", "tools", needs, "reason", err)
+			set = withoutTools(set, needs)
+		} else {
+			isolated = true
+		}
+	}
+	pol, err = policy.New(cfg.policyConfig(set))
+	if err != nil {
+		return nil, false, err
+	}
+	return pol, isolated, nil
 }
 
 // pluginTools names the tools of set that run as plugins, sorted.
