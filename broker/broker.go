@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/redact"
 	"github.com/toolwarden/toolwarden/broker/auth"
 	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
@@ -52,12 +53,14 @@ type Config struct {
 	// requires.secrets; nil means none are available (a tool still runs, with
 	// the variable unset). The map is copied.
 	Secrets map[string]string
-	// Redactor replaces secrets in the arguments and error text of each
-	// audit record before it is hashed. Nil means a redactor with a random
-	// key made by New: its markers then correlate only within this
+	// Redactor replaces secrets in each audit record, once, just before it
+	// is appended (see redact.Redactor.Record): arguments the tool's schema
+	// marks sensitive or whose names say secret, and secret-looking text in
+	// every field a client or tool controls. Nil means a redactor with a
+	// random key made by New: its markers then correlate only within this
 	// process, so pass one keyed from a file (audit.LoadHMACKey) to
 	// correlate a secret across restarts.
-	Redactor *audit.Redactor
+	Redactor *redact.Redactor
 	// Logger receives operational logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -76,7 +79,7 @@ type Broker struct {
 	log      *slog.Logger
 	now      func() time.Time
 	rate     *limiter
-	redactor *audit.Redactor
+	redactor *redact.Redactor
 
 	mu       sync.Mutex // guards following
 	inflight map[string]int
@@ -122,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b.redactor = cfg.Redactor
 	if b.redactor == nil {
-		b.redactor = audit.NewEphemeralRedactor()
+		b.redactor = redact.NewEphemeral()
 	}
 	if cfg.KillSwitchFile != "" {
 		b.kill = &KillSwitch{Path: cfg.KillSwitchFile}
@@ -209,7 +212,8 @@ func (b *Broker) ListTools(ctx context.Context, p auth.Principal) []ToolInfo {
 func (b *Broker) CallTool(ctx context.Context, c Call) (*Outcome, error) {
 	start := b.now()
 	rec := b.newRecord(c, start)
-	out, stage := b.call(ctx, c, rec)
+	var d policy.Decision
+	out, stage := b.call(ctx, c, rec, &d)
 	rec.Duration = b.now().Sub(start)
 	if stage != nil {
 		if rec.Decision == "" {
@@ -218,9 +222,13 @@ func (b *Broker) CallTool(ctx context.Context, c Call) (*Outcome, error) {
 			rec.Outcome = audit.OutcomeError
 		}
 		rec.Reason = stage.Code
-		rec.Error = b.redactor.RedactString(stage.Error())
+		rec.Error = stage.Error()
 	}
-	if err := b.audit.Append(uncancelled(ctx), rec); err != nil {
+	var sensitive []string
+	if d.Tool != nil {
+		sensitive = b.programs[d.Tool.Name].sensitive
+	}
+	if err := b.record(ctx, rec, d.Value, sensitive); err != nil {
 		b.log.Error("audit append failed; refusing call", "tool", c.Tool, "tenant", c.Principal.Tenant, "err", err)
 		return nil, &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable; call refused", Err: err}
 	}
@@ -240,12 +248,25 @@ func (b *Broker) RecordRefusal(ctx context.Context, c Call, code string, cause e
 	rec.Decision = audit.DecisionDeny
 	rec.Reason = code
 	if cause != nil {
-		rec.Error = b.redactor.RedactString(detail(cause))
+		rec.Error = detail(cause)
 	}
-	if err := b.audit.Append(uncancelled(ctx), rec); err != nil {
+	if err := b.record(ctx, rec, nil, nil); err != nil {
 		return &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable", Err: err}
 	}
 	return nil
+}
+
+// record redacts rec, here and only here, and appends it. args is the
+// call's decoded arguments and sensitive the tool schema's sensitive
+// pointers, for the redaction of rec.Arguments. The record is written even
+// when the caller has gone.
+func (b *Broker) record(ctx context.Context, rec *audit.Record, args map[string]any, sensitive []string) error {
+	var v any
+	if args != nil {
+		v = args
+	}
+	b.redactor.Record(rec, v, sensitive)
+	return b.audit.Append(uncancelled(ctx), rec)
 }
 
 // uncancelled returns ctx without its cancellation: a call's record is
@@ -284,20 +305,21 @@ func (b *Broker) newRecord(c Call, now time.Time) *audit.Record {
 // call runs the stages and fills rec. It returns the outcome or the error
 // of the stage that stopped the call; rec.Decision is set to allow once the
 // call is admitted, so the caller can tell a denial from a failed run.
-func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome, *Error) {
+func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record, dp *policy.Decision) (*Outcome, *Error) {
 	if c.Principal.Tenant == "" || c.Principal.Subject == "" {
 		return nil, &Error{Code: CodeUnauthenticated, Public: "caller is not authenticated"}
 	}
 	// 1–2. Grant and arguments: deny by default; the arguments decoded
 	// once, strictly; d.Args are the bytes the sandbox gets.
 	d, err := b.policy.Decide(c.Principal.Roles, c.Tool, c.Args)
+	*dp = d
 	if d.Tool != nil {
 		rec.ToolVersion = d.Tool.Version
 		rec.ToolDigest = d.Tool.ArtifactSHA256()
 		rec.ArgsSHA256 = sha256Hex(d.Args)
 	}
 	if d.Value != nil {
-		rec.Arguments = b.redactArguments(d.Args, d.Value, d.Tool)
+		rec.Arguments = d.Args // redacted in record, with d.Value
 	}
 	if err != nil {
 		return nil, fromPolicy(err)
@@ -338,7 +360,7 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record) (*Outcome,
 	res, err := prog.Run(ctx, inv)
 	if res != nil {
 		rec.PeakMemoryBytes = res.PeakMemoryBytes
-		rec.Egress = b.egress(res.Egress)
+		rec.Egress = egress(res.Egress)
 	}
 	if err != nil {
 		return nil, fromSandbox(err)
@@ -411,19 +433,15 @@ func (b *Broker) release(tenant string) {
 	}
 }
 
-// egress converts a call's network and file attempts for the audit log. The
-// host and path are chosen by the tool, so they go through the redactor like
-// any other tool-controlled string.
-func (b *Broker) egress(in []sandbox.EgressAttempt) []audit.Egress {
+// egress converts a call's network and file attempts for the audit log.
+// Their hosts and paths are chosen by the tool: record redacts them.
+func egress(in []sandbox.EgressAttempt) []audit.Egress {
 	if len(in) == 0 {
 		return nil
 	}
 	out := make([]audit.Egress, len(in))
 	for i, a := range in {
-		e := audit.Egress(a)
-		e.Host = b.redactor.RedactString(e.Host)
-		e.Path = b.redactor.RedactString(e.Path)
-		out[i] = e
+		out[i] = audit.Egress(a)
 	}
 	return out
 }

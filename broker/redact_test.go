@@ -13,6 +13,7 @@ import (
 
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/redact"
 	"github.com/toolwarden/toolwarden/manifests"
 	"github.com/toolwarden/toolwarden/sandbox"
 	"github.com/toolwarden/toolwarden/sandbox/sandboxtest"
@@ -61,7 +62,7 @@ tools:
 }
 
 func TestRedactionInAudit(t *testing.T) {
-	red, err := audit.NewRedactor(bytes.Repeat([]byte{5}, audit.HMACKeySize))
+	red, err := redact.New(bytes.Repeat([]byte{5}, audit.HMACKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}

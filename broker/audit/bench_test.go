@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/audittest"
+	"github.com/toolwarden/toolwarden/broker/audit/query"
+	"github.com/toolwarden/toolwarden/broker/audit/redact"
 )
 
 const benchWriters = 16
@@ -51,14 +54,14 @@ func runWriters(b *testing.B, n int, do func(w int) error) {
 // BenchmarkAppendGroupCommit16 measures durable Appends from 16 concurrent
 // writers: every record is fsynced before its Append returns.
 func BenchmarkAppendGroupCommit16(b *testing.B) {
-	logger, _ := testLogger()
+	logger, _ := audittest.Logger()
 	l, err := audit.Open(filepath.Join(b.TempDir(), "audit.log"), audit.Options{Logger: logger})
 	if err != nil {
 		b.Fatal(err)
 	}
 	recs := make([]*audit.Record, benchWriters)
 	for w := range recs {
-		recs[w] = record(w)
+		recs[w] = audittest.Record(w)
 	}
 	runWriters(b, benchWriters, func(w int) error {
 		return l.Append(context.Background(), recs[w])
@@ -82,7 +85,7 @@ func BenchmarkAppendRawUnsynced16(b *testing.B) {
 	var mu sync.Mutex
 	recs := make([]*audit.Record, benchWriters)
 	for w := range recs {
-		recs[w] = record(w)
+		recs[w] = audittest.Record(w)
 	}
 	runWriters(b, benchWriters, func(w int) error {
 		line, err := json.Marshal(recs[w])
@@ -101,7 +104,7 @@ func BenchmarkAppendRawUnsynced16(b *testing.B) {
 // record and append the line to a file, unsynced.
 func BenchmarkAppendLine(b *testing.B) {
 	f := rawFile(b)
-	r := record(1)
+	r := audittest.Record(1)
 	for b.Loop() {
 		line, err := json.Marshal(r)
 		if err != nil {
@@ -124,15 +127,18 @@ func rawFile(b *testing.B) *os.File {
 
 // BenchmarkAppendSignedRedacted16 is BenchmarkAppendGroupCommit16 with
 // everything an audited call pays for: each record's arguments and error
-// text are redacted (HMAC markers for a password and a bearer token),
-// free-text fields are redacted again by the Log, and checkpoints are
-// signed every 1000 records or 10 s. Compare with
+// text are redacted (HMAC markers for a password and a bearer token) with
+// package redact, as the broker does before it appends, and checkpoints
+// are signed every 1000 records or 10 s. Compare with
 // BenchmarkAppendRawUnsynced16.
 func BenchmarkAppendSignedRedacted16(b *testing.B) {
-	logger, _ := testLogger()
-	red := testRedactor(b)
+	logger, _ := audittest.Logger()
+	red, err := redact.New(bytes.Repeat([]byte{9}, audit.HMACKeySize))
+	if err != nil {
+		b.Fatal(err)
+	}
 	l, err := audit.Open(filepath.Join(b.TempDir(), "audit.log"), audit.Options{
-		Logger: logger, SigningKey: testKey, CheckpointEvery: 1000, CheckpointInterval: 10 * time.Second, Redactor: red,
+		Logger: logger, SigningKey: testKey, CheckpointEvery: 1000, CheckpointInterval: 10 * time.Second,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -142,12 +148,13 @@ func BenchmarkAppendSignedRedacted16(b *testing.B) {
 	const errText = "upstream returned 401 for https://en.wikipedia.org/wiki/Go with token=abc123abc123"
 	recs := make([]*audit.Record, benchWriters)
 	for w := range recs {
-		recs[w] = record(w)
+		recs[w] = audittest.Record(w)
 	}
 	runWriters(b, benchWriters, func(w int) error {
 		r := recs[w]
-		r.Arguments = red.RedactArguments(args, sensitive)
-		r.Error = red.RedactString(errText)
+		r.Arguments, _ = json.Marshal(args)
+		r.Error = errText
+		red.Record(r, args, sensitive)
 		return l.Append(context.Background(), r)
 	})
 	if err := l.Close(); err != nil {
@@ -159,6 +166,9 @@ func BenchmarkAppendSignedRedacted16(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/float64(audit.Syncs(l)), "records/fsync")
 }
+
+// queryBase is the time of the first generated record.
+var queryBase = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // benchLog is the generated 1M-record log shared by the query benchmarks.
 var benchLog struct {
@@ -173,7 +183,7 @@ const benchRecords = 1_000_000
 // benchRecord is record i of the generated log: 20 tenants, 200
 // subjects, 10 tools, one call in 8 denied, times a second apart.
 func benchRecord(i int) *audit.Record {
-	r := record(i)
+	r := audittest.Record(i)
 	r.Time = queryBase.Add(time.Duration(i) * time.Second)
 	r.Tenant = fmt.Sprintf("tenant-%02d", i%20)
 	r.Subject = fmt.Sprintf("user-%03d@example.com", i%200)
@@ -217,12 +227,12 @@ func TestMain(m *testing.M) {
 // each decoded). Compare with BenchmarkReadLines1M.
 func BenchmarkQuery1M(b *testing.B) {
 	path := generatedLog(b)
-	f := audit.Filter{Tenant: "tenant-04", Decision: audit.DecisionDeny,
+	f := query.Filter{Tenant: "tenant-04", Decision: audit.DecisionDeny,
 		Since: queryBase.Add(500_000 * time.Second), Until: queryBase.Add((500_000 + 86_400) * time.Second)}
 	var bytes int64
 	for b.Loop() {
 		n := 0
-		if err := audit.Query(context.Background(), path, f, func(*audit.Record) error { n++; return nil }); err != nil {
+		if err := query.Records(context.Background(), path, f, func(*audit.Record) error { n++; return nil }); err != nil {
 			b.Fatal(err)
 		}
 		if n == 0 {
@@ -281,41 +291,4 @@ func fileBytes(b *testing.B, path string) int64 {
 		n += fi.Size()
 	}
 	return n
-}
-
-// BenchmarkRedactString measures the secret scan of one typical error
-// message that holds a token.
-func BenchmarkRedactString(b *testing.B) {
-	red := testRedactor(b)
-	const s = "upstream returned 401 for https://en.wikipedia.org/wiki/Go with token=abc123abc123 (request id 7f3a)"
-	for b.Loop() {
-		red.RedactString(s)
-	}
-}
-
-// BenchmarkRedactStringPlain measures the secret scan of a string with no
-// secret, the common case.
-func BenchmarkRedactStringPlain(b *testing.B) {
-	red := testRedactor(b)
-	const s = "arguments do not match the schema: /url: does not match pattern ^https://en\\.wikipedia\\.org/"
-	for b.Loop() {
-		red.RedactString(s)
-	}
-}
-
-// BenchmarkRedactArgumentsRaw measures the redaction check of typical
-// arguments that need no redaction: the common case of every call.
-func BenchmarkRedactArgumentsRaw(b *testing.B) {
-	red := testRedactor(b)
-	raw := []byte(`{"text":"hello, this is a typical short argument","count":3}`)
-	var args any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&args); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		red.RedactArgumentsRaw(raw, args, nil)
-	}
 }

@@ -121,41 +121,6 @@ func readCheckpoints(r io.Reader, pub ed25519.PublicKey, want string) (checkpoin
 	}
 }
 
-// VerifyAnchored is [Verify] held to signed checkpoints: it reads the
-// checkpoints file (see [CheckpointsPath]), checks every signature with pub
-// and that all name one origin, then verifies the log and checks that the
-// hash of each checkpoint's last record is the head it signed, and that the
-// log reaches the last checkpoint.
-//
-// The [Report] says how many records the last checkpoint anchors and how
-// many follow it unanchored. A problem in the checkpoints file is a
-// *[VerifyError] of kind [KindCheckpoint] whose Line is a line of that
-// file; a log cut short of a checkpoint is [KindTruncated]; a rewritten
-// chain is [KindEdited] at the first record whose hash differs from a
-// signed head (or earlier).
-func VerifyAnchored(log, checkpoints io.Reader, pub ed25519.PublicKey) (*Report, error) {
-	if len(pub) != ed25519.PublicKeySize {
-		return &Report{}, fmt.Errorf("verify audit log: public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
-	}
-	s, err := readCheckpoints(checkpoints, pub, "")
-	if err != nil {
-		return &Report{Origin: s.origin}, err
-	}
-	v := newVerifier(log, s.refs)
-	err = v.run()
-	return v.anchor(&Report{}, s), err
-}
-
-// VerifyFileAnchored is [VerifyLog] with pub: the log at path, rotated
-// segments and all, held to its checkpoints file, [CheckpointsPath](path),
-// which must exist.
-func VerifyFileAnchored(path string, pub ed25519.PublicKey) (*Report, error) {
-	if pub == nil {
-		return &Report{}, errors.New("verify audit log: no public key")
-	}
-	return VerifyLog(path, VerifyConfig{PublicKey: pub})
-}
-
 // recoverCheckpoints opens the checkpoints file, checks it, repairs a torn
 // last line, and settles the origin. It returns the valid checkpoints.
 func (l *Log) recoverCheckpoints(allowBroken bool) ([]checkpointRef, error) {
@@ -217,7 +182,7 @@ func (l *Log) checkpoint() {
 	c.Sig = ed25519.Sign(l.key, c.signedText())
 	b, err := json.Marshal(&c)
 	if err == nil {
-		err = writeSync(l.cpf, append(escapeLine(b), '\n'))
+		err = writeSync(l.cpf, append(EscapeLine(b), '\n'))
 	}
 	if err != nil {
 		l.fail(fmt.Errorf("write checkpoint for seq %d to %s: %w", c.Count, l.cpf.Name(), err))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/audittest"
 )
 
 var testKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
@@ -29,7 +30,7 @@ func checkpointCounts(t *testing.T, logPath string) []uint64 {
 		t.Fatal(err)
 	}
 	var out []uint64
-	for _, line := range lines(b) {
+	for _, line := range audittest.Lines(b) {
 		var c struct{ Count uint64 }
 		if err := json.Unmarshal(line, &c); err != nil {
 			t.Fatalf("checkpoint line %q: %v", line, err)
@@ -44,8 +45,8 @@ func checkpointCounts(t *testing.T, logPath string) []uint64 {
 func signedLog(t *testing.T, n int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{SigningKey: testKey, CheckpointEvery: 5, CheckpointInterval: time.Hour, Origin: "test-broker"})
-	appendN(t, l, 1, n)
+	l := audittest.Open(t, path, audit.Options{SigningKey: testKey, CheckpointEvery: 5, CheckpointInterval: time.Hour, Origin: "test-broker"})
+	audittest.AppendN(t, l, 1, n)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestCheckpointEveryNAndAtClose(t *testing.T) {
 	if got, want := checkpointCounts(t, path), []uint64{5, 10, 12}; !slices.Equal(got, want) {
 		t.Errorf("checkpoint counts = %v, want %v", got, want)
 	}
-	rep, err := audit.VerifyFileAnchored(path, testPub())
+	rep, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()})
 	if err != nil {
 		t.Fatalf("VerifyFileAnchored: %v", err)
 	}
@@ -67,9 +68,9 @@ func TestCheckpointEveryNAndAtClose(t *testing.T) {
 	}
 
 	// Reopen and add two records: no checkpoint yet, so they are unanchored.
-	l := open(t, path, audit.Options{SigningKey: testKey, CheckpointEvery: 5, CheckpointInterval: time.Hour})
-	appendN(t, l, 13, 2)
-	rep, err = audit.VerifyFileAnchored(path, testPub())
+	l := audittest.Open(t, path, audit.Options{SigningKey: testKey, CheckpointEvery: 5, CheckpointInterval: time.Hour})
+	audittest.AppendN(t, l, 13, 2)
+	rep, err = audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()})
 	if err != nil || rep.Records != 14 || rep.Anchored != 12 || rep.Unanchored != 2 || rep.Checkpoints != 3 {
 		t.Errorf("VerifyFileAnchored with the log open = %+v, %v; want 14 records, 12 anchored by 3 checkpoints, 2 unanchored", rep, err)
 	}
@@ -82,7 +83,7 @@ func TestCheckpointEveryNAndAtClose(t *testing.T) {
 func TestCheckpointInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "audit.log")
-		l := open(t, path, audit.Options{SigningKey: testKey, CheckpointInterval: 10 * time.Second})
+		l := audittest.Open(t, path, audit.Options{SigningKey: testKey, CheckpointInterval: 10 * time.Second})
 		defer l.Close()
 
 		time.Sleep(time.Minute) // idle: nothing to sign
@@ -91,7 +92,7 @@ func TestCheckpointInterval(t *testing.T) {
 			t.Fatalf("checkpoints while idle = %v, want none", got)
 		}
 
-		appendN(t, l, 1, 3)
+		audittest.AppendN(t, l, 1, 3)
 		time.Sleep(10*time.Second - time.Millisecond)
 		synctest.Wait()
 		if got := checkpointCounts(t, path); len(got) != 0 {
@@ -103,7 +104,7 @@ func TestCheckpointInterval(t *testing.T) {
 			t.Fatalf("checkpoints after the interval = %v, want %v", got, want)
 		}
 
-		appendN(t, l, 4, 1)
+		audittest.AppendN(t, l, 4, 1)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		if got, want := checkpointCounts(t, path), []uint64{3, 4}; !slices.Equal(got, want) {
@@ -120,15 +121,15 @@ func TestCheckpointInterval(t *testing.T) {
 
 func TestVerifyAnchoredDetects(t *testing.T) {
 	path := signedLog(t, 12)
-	good := readFile(t, path)
-	goodCP := readFile(t, audit.CheckpointsPath(path))
-	ls := lines(good)
+	good := audittest.ReadFile(t, path)
+	goodCP := audittest.ReadFile(t, audit.CheckpointsPath(path))
+	ls := audittest.Lines(good)
 
 	// A consistent chain over edited records: the hash chain alone passes.
 	forged := filepath.Join(t.TempDir(), "forged.log")
-	fl := open(t, forged, audit.Options{})
+	fl := audittest.Open(t, forged, audit.Options{})
 	for i := 1; i <= 12; i++ {
-		r := record(i)
+		r := audittest.Record(i)
 		if i == 4 {
 			r.Decision = audit.DecisionDeny
 		}
@@ -137,8 +138,8 @@ func TestVerifyAnchoredDetects(t *testing.T) {
 		}
 	}
 	fl.Close()
-	rewritten := readFile(t, forged)
-	if _, err := audit.Verify(bytes.NewReader(rewritten)); err != nil {
+	rewritten := audittest.ReadFile(t, forged)
+	if _, err := verifyBytes(t, rewritten); err != nil {
 		t.Fatalf("the forged chain should pass plain Verify: %v", err)
 	}
 
@@ -155,14 +156,14 @@ func TestVerifyAnchoredDetects(t *testing.T) {
 		{"whole chain rewritten", rewritten, goodCP, testPub(), 5, audit.KindEdited},
 		{"checkpoint count edited", good, bytes.Replace(goodCP, []byte(`"count":5`), []byte(`"count":4`), 1), testPub(), 1, audit.KindCheckpoint},
 		{"checkpoint signed by another key", good, goodCP, otherKey.Public().(ed25519.PublicKey), 1, audit.KindCheckpoint},
-		{"checkpoint lines swapped", good, bytes.Join([][]byte{lines(goodCP)[1], lines(goodCP)[0], lines(goodCP)[2]}, nil), testPub(), 2, audit.KindCheckpoint},
+		{"checkpoint lines swapped", good, bytes.Join([][]byte{audittest.Lines(goodCP)[1], audittest.Lines(goodCP)[0], audittest.Lines(goodCP)[2]}, nil), testPub(), 2, audit.KindCheckpoint},
 		{"checkpoint torn", good, goodCP[:len(goodCP)-3], testPub(), 3, audit.KindCheckpoint},
 		{"checkpoint garbage", good, []byte("{}\n"), testPub(), 1, audit.KindCheckpoint},
 		{"edit under the chain", bytes.Replace(good, []byte(`"tenant":"acme"`), []byte(`"tenant":"evil"`), 1), goodCP, testPub(), 1, audit.KindEdited},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := audit.VerifyAnchored(bytes.NewReader(tt.log), bytes.NewReader(tt.cps), tt.pub)
+			rep, err := verifyAnchoredBytes(t, tt.log, tt.cps, tt.pub)
 			var ve *audit.VerifyError
 			if !errors.As(err, &ve) || ve.Line != tt.line || ve.Kind != tt.kind {
 				t.Errorf("VerifyAnchored = %+v, %v; want line %d, kind %s", rep, err, tt.line, tt.kind)
@@ -173,34 +174,34 @@ func TestVerifyAnchoredDetects(t *testing.T) {
 
 func TestOpenChecksCheckpoints(t *testing.T) {
 	path := signedLog(t, 7)
-	good := readFile(t, path)
+	good := audittest.ReadFile(t, path)
 	opts := audit.Options{SigningKey: testKey, CheckpointEvery: 5}
 
 	// Records cut from the end below the last checkpoint: refused.
-	writeFile(t, path, bytes.Join(lines(good)[:6], nil))
+	audittest.WriteFile(t, path, bytes.Join(audittest.Lines(good)[:6], nil))
 	_, err := audit.Open(path, opts)
 	if kindOf(err) != audit.KindTruncated {
 		t.Fatalf("Open(truncated signed log) = %v, want kind %s", err, audit.KindTruncated)
 	}
 	opts.AllowBroken = true
-	l := open(t, path, opts)
+	l := audittest.Open(t, path, opts)
 	l.Close()
 	opts.AllowBroken = false
-	writeFile(t, path, good)
+	audittest.WriteFile(t, path, good)
 
 	// A torn checkpoint line (crash while signing) is repaired, not refused.
 	cp := audit.CheckpointsPath(path)
-	cpGood := readFile(t, cp)
-	writeFile(t, cp, append(bytes.Clone(cpGood), `{"origin":"test-br`...))
-	logger, logs := testLogger()
+	cpGood := audittest.ReadFile(t, cp)
+	audittest.WriteFile(t, cp, append(bytes.Clone(cpGood), `{"origin":"test-br`...))
+	logger, logs := audittest.Logger()
 	opts.Logger = logger
-	l = open(t, path, opts)
+	l = audittest.Open(t, path, opts)
 	if !strings.Contains(logs.String(), "torn") {
 		t.Errorf("Open logged %q, want a torn checkpoint warning", logs.String())
 	}
-	appendN(t, l, 8, 1)
+	audittest.AppendN(t, l, 8, 1)
 	l.Close()
-	rep, err := audit.VerifyFileAnchored(path, testPub())
+	rep, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()})
 	if err != nil || rep.Records != 8 || rep.Anchored != 8 || rep.Origin != "test-broker" {
 		t.Errorf("VerifyFileAnchored = %+v, %v; want 8 records, all anchored, origin kept", rep, err)
 	}
@@ -216,8 +217,8 @@ func TestOpenChecksCheckpoints(t *testing.T) {
 }
 
 func TestVerifyFileAnchoredNeedsCheckpoints(t *testing.T) {
-	path := writeLog(t, 2)
-	if _, err := audit.VerifyFileAnchored(path, testPub()); !errors.Is(err, os.ErrNotExist) {
+	path := audittest.WriteLog(t, 2)
+	if _, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("VerifyFileAnchored without a checkpoints file = %v, want ErrNotExist", err)
 	}
 }

@@ -1,11 +1,13 @@
-// Package audit owns toolwarden's invocation log: an append-only,
-// hash-chained JSON Lines log with one [Record] per tool call, the group
-// commit that makes each record durable before the broker replies, signed
-// checkpoints, size-based rotation with the chain continuing across files,
-// the [Redactor] that keeps secrets out of it, the verifier that detects
-// edits, deletions, reordering and truncation, and the readers security
-// teams review it with: [Query], [Tail], [Follow], [ComputeStats] and
-// [OCSFEvent] export.
+// Package audit owns toolwarden's invocation log, the writing and the
+// verifying of its chain: an append-only, hash-chained JSON Lines log with
+// one [Record] per tool call, the group commit that makes each record
+// durable before the broker replies, signed checkpoints, size-based
+// rotation with the chain continuing across files, the key files, and
+// [Verify], which detects edits, deletions, reordering and truncation.
+//
+// Two packages beside it do the rest: package redact keeps secrets out of
+// a record before it is appended, and package query reads logs for review
+// (filters, follow, tail, summaries, OCSF export).
 //
 // # Guarantees
 //
@@ -23,6 +25,8 @@
 //     aside, truncated away and logged as torn, not as tampering.
 //   - [Verify] reports the first bad line and what is wrong with it, and
 //     never panics, whatever its input.
+//   - [Log.Append] writes what it is given: secrets are redacted before a
+//     record reaches it (the broker does, once, with package redact).
 //
 // # Line format and hash chain
 //
@@ -44,7 +48,7 @@
 // that is, of the previous hash, a newline, and the canonical encoding of
 // the record with "hash":"". An outside verifier needs no JSON encoder:
 // for each line it checks seq and prev, cuts the 64 hex digits of H out of
-// the `"hash":"H"}` at the end of the line, and hashes. Go's [Verify] also
+// the `"hash":"H"}` at the end of the line, and hashes. [Verify] also
 // re-encodes each decoded record and requires the line to be
 // byte-identical, so re-keyed fields ("Tool" for "tool"), duplicate keys,
 // escapes spelt differently and added whitespace are all reported as
@@ -68,8 +72,8 @@
 //	"\nhead " + H + "\ntime " + T + "\n"
 //
 // with N in decimal and T formatted as Go's time.RFC3339Nano in UTC.
-// [VerifyAnchored] checks the signatures and holds the chain to each
-// signed head, so deleting records from the end of the log, or rewriting
+// [Verify] with a public key checks the signatures and holds the chain to
+// each signed head, so deleting records from the end of the log, or rewriting
 // the whole chain with recomputed hashes, is detected for every record up
 // to the last checkpoint; records after it are reported as unanchored.
 //
@@ -80,40 +84,25 @@
 // (path + "." + 20 digits) and a new active file is started; a checkpoint
 // seals each rotated segment. The chain runs on across files: the first
 // record of each file names the last record of the one before as its
-// prev. [VerifyLog] and [Query] read [Segments](path) in order, and
+// prev. [Verify] and the readers read [Segments](path) in order, and
 // [FindLog] turns a directory into the log it holds. A crash between the
 // rename and the new file leaves only segments; [Open] then continues the
 // chain from the last one. Only the active file can be torn.
 //
-// # Redaction
-//
-// A [Redactor] holds a log key (see [CreateHMACKey]) and replaces each
-// secret with "[REDACTED:hmac-sha256:H]", H the first 16 hex digits of the
-// HMAC-SHA256 of the secret under the key: the same secret gives the same
-// marker, so it can be correlated without being stored. It replaces the
-// values of schema-marked sensitive arguments and secret-named members,
-// and secret-looking substrings of any string (bearer tokens, JWTs, PEM
-// private key blocks, cloud access keys, common API key formats, URL
-// passwords, name=value pairs). The broker redacts arguments and error
-// text; with [Options.Redactor] the log redacts the free-text fields again
-// before hashing.
-//
 // # Keys
 //
-// [CreateSigningKey], [WritePublicKey] and [CreateHMACKey] write PEM files
-// (private ones mode 0600) and never overwrite one; the loaders refuse a
-// private key file others can read.
+// [CreateSigningKey], [WritePublicKey] and [CreateHMACKey] (the key of
+// package redact's markers) write PEM files (private ones mode 0600) and
+// never overwrite one; the loaders refuse a private key file others can
+// read.
 //
 // # What it does not do
 //
-// The redactor finds secrets by where they are (schema marks, member
-// names) and by their shape: a secret with neither (a bare password in
-// free text) passes. The package does not compress, ship or expire logs.
+// It does not redact, and does not compress, ship or expire logs.
 // A hash chain alone cannot show that records were cut from the end or
 // that an attacker with write access rewrote the whole file; only
 // checkpoints signed with a key the attacker does not hold can, and only
 // up to the last checkpoint, and only while the checkpoints themselves are
 // out of the attacker's reach: export them ([ExportCheckpoints]) and
-// verify against the copy. [Query] and [Follow] read lines as the log
-// writes them and do not verify them.
+// verify against the copy.
 package audit

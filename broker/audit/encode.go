@@ -48,7 +48,7 @@ func canonical(r *Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return escapeLine(b), nil
+	return EscapeLine(b), nil
 }
 
 // appendLine appends the sealed line for a record with the given seq, body
@@ -81,7 +81,7 @@ func chainHash(prev string, open []byte) string {
 	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
-// escapeLine escapes what encoding/json leaves raw but a line-oriented
+// EscapeLine escapes what encoding/json leaves raw but a line-oriented
 // reader or a terminal may act on: DEL (U+007F), the C1 controls
 // U+0080–U+009F, U+2028 and U+2029 become \u00XX / \u20XX escapes, and
 // U+FFFD and every byte that is not part of valid UTF-8 become \ufffd. In
@@ -89,7 +89,7 @@ func chainHash(prev string, open []byte) string {
 // (strings and RawMessage values), so escaping them in place keeps the
 // value and the structure. The output is ASCII plus valid UTF-8 from
 // U+00A0 up (U+FFFD excepted), and escapeLine of it returns it unchanged.
-func escapeLine(b []byte) []byte {
+func EscapeLine(b []byte) []byte {
 	i := 0
 	for i < len(b) && b[i] < 0x7f {
 		i++

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
@@ -46,7 +45,7 @@ func ExampleOpen() {
 		fmt.Println(err)
 		return
 	}
-	rep, err := audit.VerifyFile(path)
+	rep, err := audit.Verify(path, audit.VerifyConfig{})
 	fmt.Println(rep.Records, "records verified, error:", err)
 	// Output:
 	// seq 1: echo
@@ -56,7 +55,18 @@ func ExampleOpen() {
 
 func ExampleVerify() {
 	log := `{"seq":1,"time":"2026-03-01T12:00:00Z","tenant":"acme","tool":"echo","decision":"allow","prev":"","hash":"0000"}` + "\n"
-	_, err := audit.Verify(strings.NewReader(log))
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "audit.log")
+	if err := os.WriteFile(path, []byte(log), 0o600); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = audit.Verify(path, audit.VerifyConfig{})
 	var ve *audit.VerifyError
 	if errors.As(err, &ve) {
 		fmt.Println(ve.Line, ve.Kind)

@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/audittest"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated fuzz seeds in testdata/fuzz")
@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite the generated fuzz seeds in tes
 // valid-* seeds are), flipping any one byte must make it fail.
 func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, pos uint32, xor byte) {
-		rep, err := audit.Verify(bytes.NewReader(data))
+		rep, err := verifyBytes(t, data)
 		if rep == nil {
 			t.Fatalf("Verify returned a nil Report (err %v)", err)
 		}
@@ -46,7 +46,7 @@ func FuzzVerify(f *testing.F) {
 		b := bytes.Clone(data)
 		i := int(pos % uint32(len(b)))
 		b[i] ^= xor
-		if rep, err := audit.Verify(bytes.NewReader(b)); err == nil {
+		if rep, err := verifyBytes(t, b); err == nil {
 			t.Fatalf("valid log with byte %d flipped (%q→%q) verifies: %+v", i, data[i], b[i], rep)
 		}
 	})
@@ -59,7 +59,7 @@ func FuzzVerify(f *testing.F) {
 func FuzzAppendVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tool, text string, args []byte) {
 		path := filepath.Join(t.TempDir(), "audit.log")
-		logger, _ := testLogger()
+		logger, _ := audittest.Logger()
 		l, err := audit.Open(path, audit.Options{Logger: logger})
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +67,7 @@ func FuzzAppendVerify(f *testing.F) {
 		defer l.Close()
 		const n = 3
 		for i := range n {
-			r := record(i)
+			r := audittest.Record(i)
 			r.Tool, r.Error, r.Subject = tool, text, tool+text
 			r.Roles = []string{text, tool}
 			r.Egress = []audit.Egress{{Host: tool, Reason: text}}
@@ -83,14 +83,14 @@ func FuzzAppendVerify(f *testing.F) {
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}
-		b := readFile(t, path)
+		b := audittest.ReadFile(t, path)
 		checkLineBytes(t, b, n)
-		rep, err := audit.Verify(bytes.NewReader(b))
+		rep, err := verifyBytes(t, b)
 		if err != nil || rep.Records != n {
 			t.Fatalf("Verify = %+v, %v; want %d records", rep, err, n)
 		}
 		var got audit.Record
-		if err := json.Unmarshal(lines(b)[n-1], &got); err != nil {
+		if err := json.Unmarshal(audittest.Lines(b)[n-1], &got); err != nil {
 			t.Fatal(err)
 		}
 		if want := string([]rune(tool)); got.Tool != want {
@@ -108,20 +108,20 @@ func TestFuzzVerifySeeds(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzVerify")
 	if *update {
 		seeds := map[string][]*audit.Record{
-			"valid-1":     {record(1)},
-			"valid-3":     {record(1), record(2), record(3)},
+			"valid-1":     {audittest.Record(1)},
+			"valid-3":     {audittest.Record(1), audittest.Record(2), audittest.Record(3)},
 			"valid-nasty": {nastyRecord()},
 		}
 		for name, recs := range seeds {
 			path := filepath.Join(t.TempDir(), "audit.log")
-			l := open(t, path, audit.Options{})
+			l := audittest.Open(t, path, audit.Options{})
 			for _, r := range recs {
 				if err := l.Append(context.Background(), r); err != nil {
 					t.Fatal(err)
 				}
 			}
 			l.Close()
-			seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint32(%d)\nbyte(%d)\n", readFile(t, path), 17*len(recs), 1)
+			seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint32(%d)\nbyte(%d)\n", audittest.ReadFile(t, path), 17*len(recs), 1)
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(seed), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestFuzzVerifySeeds(t *testing.T) {
 	}
 	for _, name := range names {
 		data := seedBytes(t, name)
-		if rep, err := audit.Verify(bytes.NewReader(data)); err != nil || rep.Records == 0 {
+		if rep, err := verifyBytes(t, data); err != nil || rep.Records == 0 {
 			t.Errorf("seed %s: Verify = %+v, %v; want a valid log (run with -update)", name, rep, err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestFuzzVerifySeeds(t *testing.T) {
 func seedBytes(t *testing.T, name string) []byte {
 	t.Helper()
 	var data []byte
-	line := strings.Split(string(readFile(t, name)), "\n")[1]
+	line := strings.Split(string(audittest.ReadFile(t, name)), "\n")[1]
 	if _, err := fmt.Sscanf(line, "[]byte(%q)", &data); err != nil {
 		t.Fatalf("seed %s: %v", name, err)
 	}
@@ -152,69 +152,9 @@ func seedBytes(t *testing.T, name string) []byte {
 
 // nastyRecord carries every character that must not reach a line raw.
 func nastyRecord() *audit.Record {
-	r := record(9)
+	r := audittest.Record(9)
 	nasty := "line1\nline2\r\x1b[2J\x1b]0;pwned\x07\x00\x7f\u0085\u009b31m\u2028\u2029\xff\ufffd"
 	r.Tool, r.Error, r.Subject = nasty, nasty, nasty
 	r.Arguments = json.RawMessage("{\"cmd\":\"\x7f\u009b\u2028\xfe\"}")
 	return r
-}
-
-// fieldsOf returns the fields the query scan must read from r.
-func fieldsOf(r *audit.Record) audit.Fields {
-	return audit.Fields{Seq: r.Seq, Time: r.Time.Format(time.RFC3339Nano), Tenant: r.Tenant, Subject: r.Subject, Session: r.Session,
-		Tool: r.Tool, Decision: r.Decision, Reason: r.Reason, Outcome: r.Outcome}
-}
-
-// FuzzQueryLine checks the fast field scan that Query and Follow use to
-// read audit lines. On any line it must not panic; on a canonical line it
-// must read exactly the fields the line decodes to; and on the line of
-// any record (whatever its strings and arguments) it must succeed.
-func FuzzQueryLine(f *testing.F) {
-	f.Fuzz(func(t *testing.T, line []byte, tenant, tool string, args []byte) {
-		if got, ok := audit.ParseFields(line); ok {
-			var rec audit.Record
-			if json.Unmarshal(line, &rec) == nil {
-				if canon, err := audit.Canonical(&rec); err == nil && bytes.Equal(canon, line) && got != fieldsOf(&rec) {
-					t.Fatalf("ParseFields(%q) = %+v, want %+v", line, got, fieldsOf(&rec))
-				}
-			}
-		}
-		r := record(3)
-		r.Seq = 1
-		r.Tenant, r.Subject, r.Tool, r.Reason, r.Session = tenant, tool+tenant, tool, tenant, tool
-		r.Arguments = nil
-		if json.Valid(args) {
-			r.Arguments = args
-		}
-		canon, err := audit.CanonicalLine(r)
-		if err != nil {
-			return
-		}
-		var back audit.Record
-		if err := json.Unmarshal(canon, &back); err != nil {
-			t.Fatalf("canonical line %q does not decode: %v", canon, err)
-		}
-		got, ok := audit.ParseFields(canon)
-		if !ok || got != fieldsOf(&back) {
-			t.Fatalf("ParseFields(%q) = %+v, %v; want %+v", canon, got, ok, fieldsOf(&back))
-		}
-	})
-}
-
-func TestParseFieldsOnLog(t *testing.T) {
-	path, recs := variedLog(t, 40)
-	i := 0
-	files, _ := audit.Segments(path)
-	for _, f := range files {
-		for _, line := range lines(readFile(t, f)) {
-			got, ok := audit.ParseFields(bytes.TrimSuffix(line, []byte("\n")))
-			if want := fieldsOf(recs[i]); !ok || got != want {
-				t.Errorf("line %d: ParseFields = %+v, %v; want %+v", i+1, got, ok, want)
-			}
-			i++
-		}
-	}
-	if i != len(recs) {
-		t.Errorf("read %d lines, want %d", i, len(recs))
-	}
 }

@@ -50,6 +50,10 @@ func WritePublicKey(path string, pub ed25519.PublicKey) error {
 	return writeKeyFile(path, pem.EncodeToMemory(&pem.Block{Type: pemPublicKey, Bytes: der}), 0o644)
 }
 
+// HMACKeySize is the size in bytes of the log key of redaction markers
+// (see package redact).
+const HMACKeySize = 32
+
 // CreateHMACKey generates a random [HMACKeySize]-byte log key for a
 // [Redactor] and writes it to path as a PEM block, mode 0600. It refuses
 // to overwrite an existing file.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/audittest"
 )
 
 func TestKeyFiles(t *testing.T) {
@@ -83,12 +84,12 @@ func TestLoadKeyErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	loose := filepath.Join(dir, "loose.key")
-	writeFile(t, loose, readFile(t, signing))
+	audittest.WriteFile(t, loose, audittest.ReadFile(t, signing))
 	if err := os.Chmod(loose, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	garbage := filepath.Join(dir, "garbage.key")
-	writeFile(t, garbage, []byte("not a key\n"))
+	audittest.WriteFile(t, garbage, []byte("not a key\n"))
 
 	tests := []struct {
 		name string

@@ -57,12 +57,6 @@ type Options struct {
 	// an error. A record is never split across files, so a file may
 	// exceed RotateBytes by one batch.
 	RotateBytes int64
-
-	// Redactor, if set, replaces secrets in the free-text fields of each
-	// record (Error, UserAgent, ClientName, ClientVersion, Model, Flags,
-	// Egress reasons) before it is hashed: a last line of defence behind
-	// the broker, which redacts arguments itself. Nil means none.
-	Redactor *Redactor
 }
 
 // Log is an open, append-only, hash-chained audit log.
@@ -87,7 +81,6 @@ type Log struct {
 	wake     chan struct{} // cap 1: a batch is waiting
 	stop     chan struct{} // closed by Close
 	rotate   int64         // RotateBytes
-	redactor *Redactor
 	wg       sync.WaitGroup
 	once     sync.Once
 	closeErr error // set inside once
@@ -212,7 +205,6 @@ func (l *Log) configure(opts Options) error {
 	if l.rotate == 0 {
 		l.rotate = DefaultRotateBytes
 	}
-	l.redactor = opts.Redactor
 	if opts.SigningKey != nil {
 		l.key = append(ed25519.PrivateKey(nil), opts.SigningKey...)
 		l.keyID = keyID(l.key.Public().(ed25519.PublicKey))
@@ -257,14 +249,14 @@ func (l *Log) recover(allowBroken bool) error {
 			return err
 		}
 	}
-	segs, err := rotatedSegments(l.path)
+	segs, err := RotatedSegments(l.path)
 	if err != nil {
 		return err
 	}
 	var startSeq uint64
 	var startHead string
 	if n := len(segs); n > 0 {
-		tail, err := tailRecord(segs[n-1].path)
+		tail, err := tailRecord(segs[n-1].Path)
 		if err != nil {
 			return fmt.Errorf("open audit log %s: cannot continue the chain: %w", l.path, err)
 		}
@@ -390,7 +382,7 @@ func lastRecord(r io.Reader, seq uint64, head string) (lastScan, error) {
 		if tooLong {
 			continue
 		}
-		if rec, err := decodeLine(line); err == nil {
+		if rec, err := ParseLine(line); err == nil {
 			s.seq, s.head = rec.Seq, rec.Hash
 			if s.first == 0 {
 				s.first = rec.Seq
@@ -420,8 +412,8 @@ func syncDir(dir string) error {
 // for as many again before committing, but never longer than half the last
 // sync took, nor 1 ms; a lone writer never waits.
 //
-// With [Options.Redactor] set, Append first redacts r's free-text fields
-// in place.
+// Append writes r as given: secrets must be redacted before (the broker
+// does, with package redact).
 //
 // An error is an *[Error]. [CodeUnavailable] means the record is not known
 // to be durable: the write or sync failed (and the Log is now failed), the
@@ -439,9 +431,6 @@ func syncDir(dir string) error {
 func (l *Log) Append(ctx context.Context, r *Record) error {
 	if err := ctx.Err(); err != nil {
 		return unavailable(fmt.Errorf("append not started: %w", err))
-	}
-	if l.redactor != nil {
-		l.redactor.redactRecord(r)
 	}
 	body, err := encodeBody(r)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/audittest"
 )
 
 type coded interface {
@@ -29,8 +30,8 @@ func reasonCode(err error) string {
 
 func TestAppendVerify(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{})
-	recs := appendN(t, l, 1, 3)
+	l := audittest.Open(t, path, audit.Options{})
+	recs := audittest.AppendN(t, l, 1, 3)
 	for i, r := range recs {
 		if r.Seq != uint64(i+1) {
 			t.Errorf("record %d: Seq = %d, want %d", i, r.Seq, i+1)
@@ -47,13 +48,13 @@ func TestAppendVerify(t *testing.T) {
 		}
 	}
 	// Durable on return: the file holds the records before Close.
-	if got := bytes.Count(readFile(t, path), []byte("\n")); got != 3 {
+	if got := bytes.Count(audittest.ReadFile(t, path), []byte("\n")); got != 3 {
 		t.Errorf("after 3 Appends the file has %d lines, want 3", got)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	rep, err := audit.VerifyFile(path)
+	rep, err := audit.Verify(path, audit.VerifyConfig{})
 	if err != nil {
 		t.Fatalf("VerifyFile: %v", err)
 	}
@@ -61,7 +62,7 @@ func TestAppendVerify(t *testing.T) {
 		t.Errorf("VerifyFile = %+v, want 3 records, head %s", rep, recs[2].Hash)
 	}
 	// Each line decodes back to the record appended.
-	for i, line := range lines(readFile(t, path)) {
+	for i, line := range audittest.Lines(audittest.ReadFile(t, path)) {
 		var got audit.Record
 		if err := json.Unmarshal(line, &got); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
@@ -73,40 +74,40 @@ func TestAppendVerify(t *testing.T) {
 }
 
 func TestVerifyEmpty(t *testing.T) {
-	rep, err := audit.Verify(strings.NewReader(""))
+	rep, err := verifyBytes(t, nil)
 	if err != nil || rep.Records != 0 || rep.Head != "" {
 		t.Errorf("Verify(empty) = %+v, %v; want 0 records, no error", rep, err)
 	}
 }
 
 func TestReopenContinuesChain(t *testing.T) {
-	path := writeLog(t, 2)
-	l := open(t, path, audit.Options{})
-	recs := appendN(t, l, 3, 2)
+	path := audittest.WriteLog(t, 2)
+	l := audittest.Open(t, path, audit.Options{})
+	recs := audittest.AppendN(t, l, 3, 2)
 	if recs[0].Seq != 3 {
 		t.Errorf("first Seq after reopen = %d, want 3", recs[0].Seq)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := audit.VerifyFile(path)
+	rep, err := audit.Verify(path, audit.VerifyConfig{})
 	if err != nil || rep.Records != 4 || rep.Head != recs[1].Hash {
 		t.Errorf("VerifyFile = %+v, %v; want 4 records, head %s", rep, err, recs[1].Hash)
 	}
 }
 
 func TestOpenRecoversTornLine(t *testing.T) {
-	path := writeLog(t, 3)
-	good := readFile(t, path)
+	path := audittest.WriteLog(t, 3)
+	good := audittest.ReadFile(t, path)
 	// kill -9 in the middle of writing record 4.
-	fragment := lines(good)[2][:40]
-	writeFile(t, path, append(append([]byte{}, good...), fragment...))
+	fragment := audittest.Lines(good)[2][:40]
+	audittest.WriteFile(t, path, append(append([]byte{}, good...), fragment...))
 
-	if _, err := audit.VerifyFile(path); kindOf(err) != audit.KindTorn {
+	if _, err := audit.Verify(path, audit.VerifyConfig{}); kindOf(err) != audit.KindTorn {
 		t.Errorf("VerifyFile(torn) = %v, want kind %q", err, audit.KindTorn)
 	}
-	logger, logs := testLogger()
-	l := open(t, path, audit.Options{Logger: logger})
+	logger, logs := audittest.Logger()
+	l := audittest.Open(t, path, audit.Options{Logger: logger})
 	if !strings.Contains(logs.String(), "torn") || !strings.Contains(logs.String(), "not tampering") {
 		t.Errorf("Open logged %q, want a torn-line warning", logs.String())
 	}
@@ -114,26 +115,26 @@ func TestOpenRecoversTornLine(t *testing.T) {
 	if len(saved) != 1 {
 		t.Fatalf("torn copies = %v, want 1", saved)
 	}
-	if got := readFile(t, saved[0]); !bytes.Equal(got, fragment) {
+	if got := audittest.ReadFile(t, saved[0]); !bytes.Equal(got, fragment) {
 		t.Errorf("torn copy holds %q, want %q", got, fragment)
 	}
-	if got := readFile(t, path); !bytes.Equal(got, good) {
+	if got := audittest.ReadFile(t, path); !bytes.Equal(got, good) {
 		t.Errorf("after Open the log is %d bytes, want the %d good ones", len(got), len(good))
 	}
-	recs := appendN(t, l, 4, 1)
+	recs := audittest.AppendN(t, l, 4, 1)
 	if recs[0].Seq != 4 {
 		t.Errorf("Seq after torn recovery = %d, want 4", recs[0].Seq)
 	}
 	l.Close()
-	if rep, err := audit.VerifyFile(path); err != nil || rep.Records != 4 {
+	if rep, err := audit.Verify(path, audit.VerifyConfig{}); err != nil || rep.Records != 4 {
 		t.Errorf("VerifyFile = %+v, %v; want 4 records", rep, err)
 	}
 }
 
 func TestOpenRefusesBrokenLog(t *testing.T) {
-	path := writeLog(t, 3)
-	b := bytes.Replace(readFile(t, path), []byte(`"tenant":"acme"`), []byte(`"tenant":"evil"`), 1)
-	writeFile(t, path, b)
+	path := audittest.WriteLog(t, 3)
+	b := bytes.Replace(audittest.ReadFile(t, path), []byte(`"tenant":"acme"`), []byte(`"tenant":"evil"`), 1)
+	audittest.WriteFile(t, path, b)
 
 	_, err := audit.Open(path, audit.Options{})
 	var ve *audit.VerifyError
@@ -143,28 +144,28 @@ func TestOpenRefusesBrokenLog(t *testing.T) {
 	if !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "AllowBroken") {
 		t.Errorf("Open error %q should name the line and the way out", err)
 	}
-	if got := readFile(t, path); !bytes.Equal(got, b) {
+	if got := audittest.ReadFile(t, path); !bytes.Equal(got, b) {
 		t.Error("a refused Open changed the file")
 	}
 
-	logger, logs := testLogger()
-	l := open(t, path, audit.Options{AllowBroken: true, Logger: logger})
+	logger, logs := audittest.Logger()
+	l := audittest.Open(t, path, audit.Options{AllowBroken: true, Logger: logger})
 	if !strings.Contains(logs.String(), "fails verification") {
 		t.Errorf("Open(AllowBroken) logged %q, want the verification failure", logs.String())
 	}
-	recs := appendN(t, l, 4, 1)
+	recs := audittest.AppendN(t, l, 4, 1)
 	if recs[0].Seq != 4 {
 		t.Errorf("Seq after broken log = %d, want 4", recs[0].Seq)
 	}
 	l.Close()
-	if _, err := audit.VerifyFile(path); !errors.As(err, &ve) || ve.Line != 1 {
+	if _, err := audit.Verify(path, audit.VerifyConfig{}); !errors.As(err, &ve) || ve.Line != 1 {
 		t.Errorf("VerifyFile = %v, want the old break at line 1 still reported", err)
 	}
 }
 
 func TestOpenLocksLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	open(t, path, audit.Options{})
+	audittest.Open(t, path, audit.Options{})
 	if l, err := audit.Open(path, audit.Options{}); err == nil {
 		l.Close()
 		t.Fatal("second Open of a log in use succeeded, want an error")
@@ -204,15 +205,15 @@ func TestOpenErrors(t *testing.T) {
 
 func TestAppendInvalidRecord(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{})
-	r := record(1)
+	l := audittest.Open(t, path, audit.Options{})
+	r := audittest.Record(1)
 	r.Arguments = json.RawMessage(`{"unterminated":`)
 	err := l.Append(context.Background(), r)
 	if got := reasonCode(err); got != audit.CodeInvalidRecord {
 		t.Errorf("Append(bad arguments) code = %q (%v), want %q", got, err, audit.CodeInvalidRecord)
 	}
 	// The log stays usable and the chain has no gap.
-	recs := appendN(t, l, 2, 1)
+	recs := audittest.AppendN(t, l, 2, 1)
 	if recs[0].Seq != 1 {
 		t.Errorf("Seq after a refused record = %d, want 1", recs[0].Seq)
 	}
@@ -220,15 +221,15 @@ func TestAppendInvalidRecord(t *testing.T) {
 
 func TestAppendAfterClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{})
-	appendN(t, l, 1, 1)
+	l := audittest.Open(t, path, audit.Options{})
+	audittest.AppendN(t, l, 1, 1)
 	if err := l.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	if err := l.Close(); err != nil {
 		t.Errorf("second Close: %v, want nil", err)
 	}
-	err := l.Append(context.Background(), record(2))
+	err := l.Append(context.Background(), audittest.Record(2))
 	if got := reasonCode(err); got != audit.CodeUnavailable || !errors.Is(err, audit.ErrClosed) {
 		t.Errorf("Append after Close = %v (code %q), want %q wrapping ErrClosed", err, got, audit.CodeUnavailable)
 	}
@@ -237,15 +238,15 @@ func TestAppendAfterClose(t *testing.T) {
 
 func TestAppendCanceledContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{})
+	l := audittest.Open(t, path, audit.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := l.Append(ctx, record(1))
+	err := l.Append(ctx, audittest.Record(1))
 	if reasonCode(err) != audit.CodeUnavailable || !errors.Is(err, context.Canceled) {
 		t.Errorf("Append(canceled ctx) = %v, want %s wrapping context.Canceled", err, audit.CodeUnavailable)
 	}
 	l.Close()
-	if rep, err := audit.VerifyFile(path); err != nil || rep.Records != 0 {
+	if rep, err := audit.Verify(path, audit.VerifyConfig{}); err != nil || rep.Records != 0 {
 		t.Errorf("VerifyFile = %+v, %v; want no record written for a canceled context", rep, err)
 	}
 }
@@ -253,14 +254,14 @@ func TestAppendCanceledContext(t *testing.T) {
 func TestConcurrentAppenders(t *testing.T) {
 	const writers, each = 16, 25
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{})
+	l := audittest.Open(t, path, audit.Options{})
 	var wg sync.WaitGroup
 	seqs := make([][]uint64, writers)
 	errs := make(chan error, writers*each)
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				r := record(w*each + i)
+				r := audittest.Record(w*each + i)
 				r.Subject = fmt.Sprintf("writer-%d", w)
 				if err := l.Append(context.Background(), r); err != nil {
 					errs <- err
@@ -276,7 +277,7 @@ func TestConcurrentAppenders(t *testing.T) {
 		t.Errorf("Append: %v", err)
 	}
 	// Every Append returned: every record is in the file before Close.
-	durable := bytes.Count(readFile(t, path), []byte("\n"))
+	durable := bytes.Count(audittest.ReadFile(t, path), []byte("\n"))
 	if durable != writers*each {
 		t.Errorf("file has %d lines after all Appends returned, want %d", durable, writers*each)
 	}
@@ -284,7 +285,7 @@ func TestConcurrentAppenders(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	checkNoWriter(t)
-	rep, err := audit.VerifyFile(path)
+	rep, err := audit.Verify(path, audit.VerifyConfig{})
 	if err != nil || rep.Records != writers*each {
 		t.Fatalf("VerifyFile = %+v, %v; want %d records", rep, err, writers*each)
 	}
@@ -306,9 +307,9 @@ func TestConcurrentAppenders(t *testing.T) {
 
 func TestEscaping(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{})
+	l := audittest.Open(t, path, audit.Options{})
 	nasty := "a\nb\r\x1b[31mred\x1b[0m\x07\x7f\u0085\u009b2J\u2028\u2029\xff\xfe<script>"
-	r := record(1)
+	r := audittest.Record(1)
 	r.Error = nasty
 	r.Tool = nasty
 	r.Arguments = json.RawMessage("{\"k\":\"\x7f\u0085\u009b\xff\u2028<\"}")
@@ -316,7 +317,7 @@ func TestEscaping(t *testing.T) {
 		t.Fatalf("Append: %v", err)
 	}
 	l.Close()
-	b := readFile(t, path)
+	b := audittest.ReadFile(t, path)
 	checkLineBytes(t, b, 1)
 	var got audit.Record
 	if err := json.Unmarshal(b, &got); err != nil {
@@ -325,7 +326,7 @@ func TestEscaping(t *testing.T) {
 	if want := string([]rune(nasty)); got.Tool != want {
 		t.Errorf("Tool round trip = %q, want %q", got.Tool, want)
 	}
-	if _, err := audit.VerifyFile(path); err != nil {
+	if _, err := audit.Verify(path, audit.VerifyConfig{}); err != nil {
 		t.Errorf("VerifyFile: %v", err)
 	}
 }
@@ -360,12 +361,12 @@ func TestAppendUnavailable(t *testing.T) {
 	// The file is closed underneath the Log (see export_test.go), so the
 	// next write fails: that Append and every later one fail closed.
 	path := filepath.Join(t.TempDir(), "audit.log")
-	logger, logs := testLogger()
-	l := open(t, path, audit.Options{Logger: logger})
-	appendN(t, l, 1, 2)
+	logger, logs := audittest.Logger()
+	l := audittest.Open(t, path, audit.Options{Logger: logger})
+	audittest.AppendN(t, l, 1, 2)
 	audit.CloseFileUnderneath(l)
 	for i := range 3 {
-		err := l.Append(context.Background(), record(3+i))
+		err := l.Append(context.Background(), audittest.Record(3+i))
 		if got := reasonCode(err); got != audit.CodeUnavailable {
 			t.Errorf("Append %d after the file broke: code %q (%v), want %q", i, got, err, audit.CodeUnavailable)
 		}
@@ -377,7 +378,7 @@ func TestAppendUnavailable(t *testing.T) {
 		t.Errorf("Close of a failed Log = %v, want the %s failure", err, audit.CodeUnavailable)
 	}
 	checkNoWriter(t)
-	if rep, err := audit.VerifyFile(path); err != nil || rep.Records != 2 {
+	if rep, err := audit.Verify(path, audit.VerifyConfig{}); err != nil || rep.Records != 2 {
 		t.Errorf("VerifyFile = %+v, %v; want the 2 durable records intact", rep, err)
 	}
 }
@@ -394,5 +395,32 @@ func TestOpenReadOnlyDir(t *testing.T) {
 	if l, err := audit.Open(filepath.Join(dir, "audit.log"), audit.Options{}); err == nil {
 		l.Close()
 		t.Error("Open in a read-only directory succeeded, want an error")
+	}
+}
+
+// TestControlCharactersStayOnOneLine sends a newline and terminal escape
+// payload through the arguments and error text.
+func TestControlCharactersStayOnOneLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := audittest.Open(t, path, audit.Options{})
+	payload := "ok\n{\"seq\":99,\"decision\":\"allow\"}\r\n\x1b[2J\x1b]0;owned\x07\u2028\u0085done"
+	rec := audittest.Record(1)
+	rec.Arguments, _ = json.Marshal(map[string]any{"text": payload, payload: "as a key"})
+	rec.Error = payload
+	if err := l.Append(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	b := audittest.ReadFile(t, path)
+	checkLineBytes(t, b, 1)
+	if bytes.ContainsAny(b, "\x1b\r\x07") || bytes.Contains(b, []byte("\u2028")) || bytes.Contains(b, []byte("\u0085")) {
+		t.Errorf("log holds a raw control character: %q", b)
+	}
+	var got audit.Record
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Error != payload {
+		t.Errorf("error read back %q, want %q", got.Error, payload)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/audittest"
 )
 
 // rotatedLog writes n records to a log that rotates every ~3 records and
@@ -17,8 +18,8 @@ import (
 func rotatedLog(t *testing.T, n int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{SigningKey: testKey, CheckpointEvery: 4, CheckpointInterval: time.Hour, RotateBytes: 2500, Origin: "test-broker"})
-	appendN(t, l, 1, n)
+	l := audittest.Open(t, path, audit.Options{SigningKey: testKey, CheckpointEvery: 4, CheckpointInterval: time.Hour, RotateBytes: 2500, Origin: "test-broker"})
+	audittest.AppendN(t, l, 1, n)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestRotation(t *testing.T) {
 	// starts.
 	next := uint64(1)
 	for _, f := range files {
-		ls := lines(readFile(t, f))
+		ls := audittest.Lines(audittest.ReadFile(t, f))
 		if len(ls) == 0 {
 			continue
 		}
@@ -51,7 +52,7 @@ func TestRotation(t *testing.T) {
 		t.Errorf("files hold %d records, want 20", next-1)
 	}
 
-	rep, err := audit.VerifyFileAnchored(path, testPub())
+	rep, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()})
 	if err != nil {
 		t.Fatalf("VerifyFileAnchored: %v", err)
 	}
@@ -60,13 +61,13 @@ func TestRotation(t *testing.T) {
 	}
 
 	// The chain continues across a reopen.
-	l := open(t, path, audit.Options{SigningKey: testKey, RotateBytes: 2500})
-	recs := appendN(t, l, 21, 3)
+	l := audittest.Open(t, path, audit.Options{SigningKey: testKey, RotateBytes: 2500})
+	recs := audittest.AppendN(t, l, 21, 3)
 	if recs[0].Seq != 21 {
 		t.Errorf("Seq after reopen = %d, want 21", recs[0].Seq)
 	}
 	l.Close()
-	if rep, err := audit.VerifyFileAnchored(path, testPub()); err != nil || rep.Records != 23 {
+	if rep, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()}); err != nil || rep.Records != 23 {
 		t.Errorf("after reopen: VerifyFileAnchored = %+v, %v; want 23 records", rep, err)
 	}
 
@@ -82,19 +83,19 @@ func TestOpenAfterCrashInRotation(t *testing.T) {
 	path := rotatedLog(t, 10)
 	files, _ := audit.Segments(path)
 	last := files[len(files)-1]
-	first := len(lines(readFile(t, path)))
+	first := len(audittest.Lines(audittest.ReadFile(t, path)))
 	if err := os.Rename(path, audit.SegmentPath(path, uint64(10-first+1))); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := audit.FindLog(filepath.Dir(path)); err != nil || got != path {
 		t.Errorf("FindLog with no active file = %q, %v; want %q", got, err, path)
 	}
-	l := open(t, path, audit.Options{SigningKey: testKey, RotateBytes: 2500})
-	if recs := appendN(t, l, 11, 2); recs[0].Seq != 11 {
+	l := audittest.Open(t, path, audit.Options{SigningKey: testKey, RotateBytes: 2500})
+	if recs := audittest.AppendN(t, l, 11, 2); recs[0].Seq != 11 {
 		t.Errorf("Seq after a crash mid-rotation = %d, want 11 (after %s)", recs[0].Seq, last)
 	}
 	l.Close()
-	if rep, err := audit.VerifyFileAnchored(path, testPub()); err != nil || rep.Records != 12 {
+	if rep, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()}); err != nil || rep.Records != 12 {
 		t.Errorf("VerifyFileAnchored = %+v, %v; want 12 records", rep, err)
 	}
 }
@@ -114,7 +115,7 @@ func TestVerifyAcrossFilesDetects(t *testing.T) {
 		kind   string
 	}{
 		{"edit a record in a middle segment", func(t *testing.T) {
-			writeFile(t, seg, bytes.Replace(readFile(t, seg), []byte(`"decision":"allow"`), []byte(`"decision":"deny"`), 1))
+			audittest.WriteFile(t, seg, bytes.Replace(audittest.ReadFile(t, seg), []byte(`"decision":"allow"`), []byte(`"decision":"deny"`), 1))
 		}, seg, 1, audit.KindEdited},
 		{"delete a middle segment", func(t *testing.T) {
 			if err := os.Remove(seg); err != nil {
@@ -122,33 +123,33 @@ func TestVerifyAcrossFilesDetects(t *testing.T) {
 			}
 		}, files[2], 1, audit.KindMissing},
 		{"cut a segment mid-line", func(t *testing.T) {
-			b := readFile(t, seg)
-			writeFile(t, seg, b[:len(b)-10])
-		}, seg, len(lines(readFile(t, seg))), audit.KindEdited},
+			b := audittest.ReadFile(t, seg)
+			audittest.WriteFile(t, seg, b[:len(b)-10])
+		}, seg, len(audittest.Lines(audittest.ReadFile(t, seg))), audit.KindEdited},
 		{"swap two segments' names", func(t *testing.T) {
-			a, b := readFile(t, files[0]), readFile(t, files[1])
-			writeFile(t, files[0], b)
-			writeFile(t, files[1], a)
+			a, b := audittest.ReadFile(t, files[0]), audittest.ReadFile(t, files[1])
+			audittest.WriteFile(t, files[0], b)
+			audittest.WriteFile(t, files[1], a)
 		}, files[0], 1, audit.KindMissing},
 		{"delete the active file", func(t *testing.T) {
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-		}, files[len(files)-2], len(lines(readFile(t, files[len(files)-2]))) + 1, audit.KindTruncated},
+		}, files[len(files)-2], len(audittest.Lines(audittest.ReadFile(t, files[len(files)-2]))) + 1, audit.KindTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			saved := map[string][]byte{}
 			for _, f := range files {
-				saved[f] = readFile(t, f)
+				saved[f] = audittest.ReadFile(t, f)
 			}
 			defer func() {
 				for f, b := range saved {
-					writeFile(t, f, b)
+					audittest.WriteFile(t, f, b)
 				}
 			}()
 			tt.tamper(t)
-			rep, err := audit.VerifyFileAnchored(path, testPub())
+			rep, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()})
 			var ve *audit.VerifyError
 			if !errors.As(err, &ve) || ve.File != tt.file || ve.Line != tt.line || ve.Kind != tt.kind {
 				t.Errorf("VerifyFileAnchored = %+v, %v; want %s line %d, kind %s", rep, err, filepath.Base(tt.file), tt.line, tt.kind)
@@ -165,12 +166,12 @@ func TestFindLog(t *testing.T) {
 	if _, err := audit.FindLog(dir); err == nil || !strings.Contains(err.Error(), "no audit log") {
 		t.Errorf("FindLog(empty dir) = %v, want 'no audit log'", err)
 	}
-	writeFile(t, filepath.Join(dir, "a.log.checkpoints"), nil)
-	writeFile(t, filepath.Join(dir, "b.log.00000000000000000001"), nil)
+	audittest.WriteFile(t, filepath.Join(dir, "a.log.checkpoints"), nil)
+	audittest.WriteFile(t, filepath.Join(dir, "b.log.00000000000000000001"), nil)
 	if _, err := audit.FindLog(dir); err == nil || !strings.Contains(err.Error(), "a.log, b.log") {
 		t.Errorf("FindLog(two logs) = %v, want both named", err)
 	}
-	writeFile(t, filepath.Join(dir, "audit.log"), nil)
+	audittest.WriteFile(t, filepath.Join(dir, "audit.log"), nil)
 	if got, err := audit.FindLog(dir); err != nil || got != filepath.Join(dir, "audit.log") {
 		t.Errorf("FindLog(with audit.log) = %q, %v", got, err)
 	}
@@ -198,7 +199,7 @@ func TestVerifyWithExportedCheckpoints(t *testing.T) {
 		t.Errorf("ExportCheckpoints(since the future) = %d, want 0", n2)
 	}
 	kept := filepath.Join(t.TempDir(), "offsite.checkpoints")
-	writeFile(t, kept, exported.Bytes())
+	audittest.WriteFile(t, kept, exported.Bytes())
 
 	// An attacker who can write the broker's files cuts the last records
 	// and the local checkpoints that signed them: the exported copy still
@@ -207,12 +208,12 @@ func TestVerifyWithExportedCheckpoints(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	cp := lines(readFile(t, audit.CheckpointsPath(path)))
-	writeFile(t, audit.CheckpointsPath(path), bytes.Join(cp[:len(cp)-1], nil))
-	if _, err := audit.VerifyLog(path, audit.VerifyConfig{PublicKey: testPub()}); err != nil {
+	cp := audittest.Lines(audittest.ReadFile(t, audit.CheckpointsPath(path)))
+	audittest.WriteFile(t, audit.CheckpointsPath(path), bytes.Join(cp[:len(cp)-1], nil))
+	if _, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()}); err != nil {
 		t.Errorf("VerifyLog against the cut local checkpoints = %v; want the cut unnoticed (why checkpoints are exported)", err)
 	}
-	_, err = audit.VerifyLog(path, audit.VerifyConfig{PublicKey: testPub(), Checkpoints: kept})
+	_, err = audit.Verify(path, audit.VerifyConfig{PublicKey: testPub(), Checkpoints: kept})
 	if kindOf(err) != audit.KindTruncated {
 		t.Errorf("VerifyLog against the exported checkpoints = %v, want %s (files %v)", err, audit.KindTruncated, files)
 	}

@@ -23,15 +23,15 @@ func SegmentPath(logPath string, first uint64) string {
 	return fmt.Sprintf("%s.%0*d", logPath, segmentDigits, first)
 }
 
-// segment is one rotated file of a log.
-type segment struct {
-	path  string
-	first uint64 // from its name
+// Segment is one rotated file of a log.
+type Segment struct {
+	Path  string
+	First uint64 // the seq of its first record, from its name
 }
 
-// rotatedSegments lists the rotated segments of the log at path, in order
+// RotatedSegments lists the rotated segments of the log at path, in order
 // of their first seq.
-func rotatedSegments(path string) ([]segment, error) {
+func RotatedSegments(path string) ([]Segment, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -40,15 +40,15 @@ func rotatedSegments(path string) ([]segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list audit log segments: %w", err)
 	}
-	var out []segment
+	var out []Segment
 	for _, e := range entries {
 		first, ok := segmentSeq(e.Name(), base)
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		out = append(out, segment{path: filepath.Join(dir, e.Name()), first: first})
+		out = append(out, Segment{Path: filepath.Join(dir, e.Name()), First: first})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].first < out[j].first })
+	sort.Slice(out, func(i, j int) bool { return out[i].First < out[j].First })
 	return out, nil
 }
 
@@ -71,13 +71,13 @@ func segmentSeq(name, base string) (uint64, bool) {
 // rotated segments (see [SegmentPath]) by first seq, then path itself if
 // it exists. A log that was never written has no files.
 func Segments(path string) ([]string, error) {
-	segs, err := rotatedSegments(path)
+	segs, err := RotatedSegments(path)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]string, 0, len(segs)+1)
 	for _, s := range segs {
-		out = append(out, s.path)
+		out = append(out, s.Path)
 	}
 	switch fi, err := os.Stat(path); {
 	case err == nil && fi.Mode().IsRegular():
@@ -102,7 +102,7 @@ func FindLog(path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			if segs, serr := rotatedSegments(path); serr == nil && len(segs) > 0 {
+			if segs, serr := RotatedSegments(path); serr == nil && len(segs) > 0 {
 				return path, nil // rotated, with no active file yet
 			}
 		}
@@ -179,7 +179,7 @@ func tailRecord(path string) (*Record, error) {
 		}
 		i := bytes.LastIndexByte(buf[:n-1], '\n')
 		if i >= 0 || n == size {
-			rec, err := decodeLine(buf[i+1 : n-1])
+			rec, err := ParseLine(buf[i+1 : n-1])
 			if err != nil {
 				return nil, fmt.Errorf("last line of audit log segment %s: %w", path, err)
 			}

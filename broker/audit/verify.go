@@ -22,7 +22,7 @@ type Report struct {
 	// Head is the hash of the last verified record, "" for an empty log.
 	Head string
 
-	// The fields below are set by [VerifyAnchored] and [VerifyFileAnchored].
+	// The fields below are set when VerifyConfig.PublicKey is.
 
 	// Origin is the origin named by the checkpoints.
 	Origin string
@@ -40,42 +40,12 @@ type Report struct {
 	// verified.
 	CheckpointTime time.Time
 
-	// Files is the number of files read by [VerifyLog]: rotated segments
-	// and the active file.
+	// Files is the number of files read: rotated segments and the active
+	// file.
 	Files int
 }
 
-// Verify reads a log in JSON Lines form and recomputes its hash chain.
-//
-// Each line must be one record followed by a newline, byte-identical to
-// the canonical encoding of the record it decodes to (see the package
-// documentation), with seq one more than the line before (1 for the
-// first), prev equal to the previous line's hash ("" for the first) and
-// hash equal to the recomputed hash.
-//
-// Verify returns a [Report] in every case; on failure its counts stop
-// before the first bad line, and the error is a *[VerifyError] naming that
-// line, or an error from r. Verify never panics; lines longer than
-// [MaxLineBytes] are malformed.
-//
-// # Notes
-//
-// Verify alone cannot notice that whole records were cut from the end of a
-// log, or that the whole chain was rewritten with recomputed hashes: use
-// [VerifyAnchored] with the signed checkpoints for that.
-func Verify(r io.Reader) (*Report, error) {
-	v := newVerifier(r, nil)
-	err := v.run()
-	return v.report(), err
-}
-
-// VerifyFile is [VerifyLog] without checkpoints: it verifies the chain
-// through the rotated segments of the log at path and path itself.
-func VerifyFile(path string) (*Report, error) {
-	return VerifyLog(path, VerifyConfig{})
-}
-
-// VerifyConfig says what [VerifyLog] checks besides the chain.
+// VerifyConfig says what [Verify] checks besides the chain.
 type VerifyConfig struct {
 	// PublicKey verifies signed checkpoints. Nil means the chain alone is
 	// verified and no checkpoints are read.
@@ -85,16 +55,34 @@ type VerifyConfig struct {
 	Checkpoints string
 }
 
-// VerifyLog verifies the log at path as one chain across its files (see
-// [Segments]): each rotated segment in order of its first seq, then path
-// itself. The first record of each file must follow the last record of
-// the one before. With cfg.PublicKey set it is held to the signed
-// checkpoints as [VerifyAnchored] is, and the checkpoints file must exist.
+// Verify verifies the log at path as one hash chain across its files
+// (see [Segments]): each rotated segment in order of its first seq, then
+// path itself.
 //
-// A *[VerifyError] names the file (its File field) and the line in it. A
-// rotated segment that ends mid-line is [KindEdited]: only the active file
-// can be torn by a crash.
-func VerifyLog(path string, cfg VerifyConfig) (*Report, error) {
+// Each line must be one record followed by a newline, byte-identical to
+// the canonical encoding of the record it decodes to (see the package
+// documentation), with seq one more than the line before (1 for the
+// first, and across files), prev equal to the previous line's hash ("" for
+// the first) and hash equal to the recomputed hash.
+//
+// With cfg.PublicKey set, the checkpoints file must exist: every
+// signature is checked with the key and all must name one origin, the hash
+// of each checkpoint's last record must be the head it signed, and the log
+// must reach the last checkpoint. The [Report] then says how many records
+// the last checkpoint anchors and how many follow it unanchored. Without
+// it, records cut from the end of the log, or a whole chain rewritten with
+// recomputed hashes, go unnoticed.
+//
+// Verify returns a [Report] in every case; on failure its counts stop
+// before the first bad line, and the error is a *[VerifyError] naming the
+// file and the line, or an I/O error. A problem in the checkpoints file is
+// [KindCheckpoint] at a line of that file; a log cut short of a checkpoint
+// is [KindTruncated]; a rewritten chain is [KindEdited] at the first record
+// whose hash differs from a signed head (or earlier); a rotated segment
+// that ends mid-line is [KindEdited]: only the active file can be torn by
+// a crash. Verify never panics; lines longer than [MaxLineBytes] are
+// malformed.
+func Verify(path string, cfg VerifyConfig) (*Report, error) {
 	files, err := Segments(path)
 	if err != nil {
 		return &Report{}, fmt.Errorf("verify audit log: %w", err)
@@ -112,7 +100,7 @@ func VerifyLog(path string, cfg VerifyConfig) (*Report, error) {
 	return rep, err
 }
 
-// verifyFiles is VerifyLog over a given list of files.
+// verifyFiles is Verify over a given list of files.
 func verifyFiles(path string, files []string, cfg VerifyConfig) (*Report, error) {
 	var s checkpointScan
 	if cfg.PublicKey != nil {
@@ -305,7 +293,7 @@ func (v *verifier) fail(kind, format string, args ...any) *VerifyError {
 
 // check verifies one complete line against the chain and advances it.
 func (v *verifier) check(line []byte) (*Record, *VerifyError) {
-	rec, err := decodeLine(line)
+	rec, err := ParseLine(line)
 	if err != nil && rekeyed(err) {
 		return nil, v.fail(KindEdited, "line is not the canonical encoding of a record: %v", err)
 	}
@@ -365,9 +353,10 @@ func (v *verifier) lookahead(lo, hi uint64) int {
 	}
 }
 
-// decodeLine decodes one line strictly as a Record (see
-// strictjson.Unmarshal): one object, known members only, named exactly.
-func decodeLine(line []byte) (*Record, error) {
+// ParseLine decodes one line of a log (without its newline) strictly as a
+// Record (see strictjson.Unmarshal): one object, known members only, named
+// exactly. It does not check the line's place in the chain; [Verify] does.
+func ParseLine(line []byte) (*Record, error) {
 	var rec Record
 	if err := decodeStrict(line, &rec); err != nil {
 		return nil, err

@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/audittest"
 )
 
 func TestVerifyDetectsTampering(t *testing.T) {
-	path := writeLog(t, 5)
-	good := readFile(t, path)
-	ls := lines(good)
+	path := audittest.WriteLog(t, 5)
+	good := audittest.ReadFile(t, path)
+	ls := audittest.Lines(good)
 	join := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	replaceIn := func(n int, old, new string) []byte {
 		out := [][]byte{}
@@ -61,7 +62,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := audit.Verify(bytes.NewReader(tt.log))
+			rep, err := verifyBytes(t, tt.log)
 			var ve *audit.VerifyError
 			if !errors.As(err, &ve) {
 				t.Fatalf("Verify = %+v, %v; want a *VerifyError at line %d, kind %s", rep, err, tt.line, tt.kind)
@@ -77,9 +78,9 @@ func TestVerifyDetectsTampering(t *testing.T) {
 }
 
 func TestVerifyLongLine(t *testing.T) {
-	path := writeLog(t, 1)
+	path := audittest.WriteLog(t, 1)
 	long := append(bytes.Repeat([]byte("x"), audit.MaxLineBytes+1), '\n')
-	_, err := audit.Verify(bytes.NewReader(append(readFile(t, path), long...)))
+	_, err := verifyBytes(t, append(audittest.ReadFile(t, path), long...))
 	var ve *audit.VerifyError
 	if !errors.As(err, &ve) || ve.Line != 2 || ve.Kind != audit.KindMalformed || !strings.Contains(ve.Msg, "longer than") {
 		t.Errorf("Verify(long line) = %v, want line 2 malformed, longer than the cap", err)
@@ -94,12 +95,12 @@ func TestVerifyErrorMessage(t *testing.T) {
 }
 
 func TestVerifyEveryByteFlip(t *testing.T) {
-	good := readFile(t, writeLog(t, 2))
+	good := audittest.ReadFile(t, audittest.WriteLog(t, 2))
 	for i := range good {
 		for _, x := range []byte{0x01, 0x20} {
 			b := bytes.Clone(good)
 			b[i] ^= x
-			if rep, err := audit.Verify(bytes.NewReader(b)); err == nil {
+			if rep, err := verifyBytes(t, b); err == nil {
 				t.Fatalf("flipping byte %d (%q) with %#x verifies: %+v", i, good[i], x, rep)
 			}
 		}

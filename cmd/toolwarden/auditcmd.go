@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/query"
 )
 
 func newAuditCmd() *cobra.Command {
@@ -103,7 +104,7 @@ checkpoints kept elsewhere (see "audit checkpoints").`,
 			if cpPath != "" && pub == nil {
 				return cmdError("verify", 2, errors.New("--checkpoints needs a public key (--key)"))
 			}
-			rep, err := audit.VerifyLog(path, audit.VerifyConfig{PublicKey: pub, Checkpoints: cpPath})
+			rep, err := audit.Verify(path, audit.VerifyConfig{PublicKey: pub, Checkpoints: cpPath})
 			out := cmd.OutOrStdout()
 			var ve *audit.VerifyError
 			torn := errors.As(err, &ve) && ve.Kind == audit.KindTorn
@@ -153,7 +154,7 @@ func listUnanchored(ctx context.Context, out io.Writer, path string, after uint6
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	n := 0
 	stop := errors.New("enough")
-	err := audit.Query(ctx, path, audit.Filter{AfterSeq: after}, func(r *audit.Record) error {
+	err := query.Records(ctx, path, query.Filter{AfterSeq: after}, func(r *audit.Record) error {
 		if n++; n > maxUnanchoredListed {
 			return stop
 		}
@@ -257,8 +258,8 @@ func (ff *filterFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&ff.session, "session", "", "only this session")
 }
 
-func (ff *filterFlags) filter(now time.Time) (audit.Filter, error) {
-	f := audit.Filter{Tenant: ff.tenant, Subject: ff.subject, Tool: ff.tool, Decision: ff.decision, Reason: ff.reason, Session: ff.session}
+func (ff *filterFlags) filter(now time.Time) (query.Filter, error) {
+	f := query.Filter{Tenant: ff.tenant, Subject: ff.subject, Tool: ff.tool, Decision: ff.decision, Reason: ff.reason, Session: ff.session}
 	switch ff.decision {
 	case "", audit.DecisionAllow, audit.DecisionDeny:
 	default:
@@ -387,7 +388,7 @@ each record as its log line (without the chain check: use "audit verify" for tha
 			}
 			n := 0
 			stop := errors.New("limit reached")
-			err = audit.Query(cmd.Context(), path, f, func(r *audit.Record) error {
+			err = query.Records(cmd.Context(), path, f, func(r *audit.Record) error {
 				if limit > 0 && n >= limit {
 					return stop
 				}
@@ -437,7 +438,7 @@ func newAuditTailCmd() *cobra.Command {
 				return cmdError("tail", 2, errors.New("-n must not be negative"))
 			}
 			ctx := cmd.Context()
-			recs, last, err := audit.Tail(ctx, path, f, lines)
+			recs, last, err := query.Tail(ctx, path, f, lines)
 			if err != nil && !(follow && errors.Is(err, fs.ErrNotExist)) {
 				return cmdError("tail", 1, err)
 			}
@@ -452,7 +453,7 @@ func newAuditTailCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			f.AfterSeq = last
-			err = audit.Follow(ctx, path, f, 0, func(r *audit.Record) error {
+			err = query.Follow(ctx, path, f, 0, func(r *audit.Record) error {
 				if err := rw.write(r); err != nil {
 					return err
 				}
@@ -493,7 +494,7 @@ func newAuditStatsCmd() *cobra.Command {
 			if output != "table" && output != "json" {
 				return cmdError("stats", 2, fmt.Errorf("--output %q: want table or json", output))
 			}
-			s, err := audit.ComputeStats(cmd.Context(), path, f)
+			s, err := query.Summarize(cmd.Context(), path, f)
 			if err != nil {
 				return cmdError("stats", 1, err)
 			}
@@ -502,10 +503,10 @@ func newAuditStatsCmd() *cobra.Command {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					*audit.Stats
-					TopTools    []audit.Count `json:"top_tools"`
-					TopSubjects []audit.Count `json:"top_subjects"`
-				}{s, audit.Top(s.Tools, top), audit.Top(s.Subjects, top)})
+					*query.Summary
+					TopTools    []query.Count `json:"top_tools"`
+					TopSubjects []query.Count `json:"top_subjects"`
+				}{s, query.Top(s.Tools, top), query.Top(s.Subjects, top)})
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "calls\t%d\n", s.Records)
@@ -515,7 +516,7 @@ func newAuditStatsCmd() *cobra.Command {
 				fmt.Fprintf(tw, "from\t%s\n", s.First.UTC().Format(time.RFC3339))
 				fmt.Fprintf(tw, "to\t%s\n", s.Last.UTC().Format(time.RFC3339))
 			}
-			section := func(title string, counts []audit.Count) {
+			section := func(title string, counts []query.Count) {
 				if len(counts) == 0 {
 					return
 				}
@@ -524,10 +525,10 @@ func newAuditStatsCmd() *cobra.Command {
 					fmt.Fprintf(tw, "  %s\t%d\n", clean(c.Key), c.N)
 				}
 			}
-			section("denials by reason", audit.Top(s.DenialsByReason, 0))
-			section("failures by reason", audit.Top(s.FailuresByReason, 0))
-			section(fmt.Sprintf("top %d tools", top), audit.Top(s.Tools, top))
-			section(fmt.Sprintf("top %d subjects (tenant/subject)", top), audit.Top(s.Subjects, top))
+			section("denials by reason", query.Top(s.DenialsByReason, 0))
+			section("failures by reason", query.Top(s.FailuresByReason, 0))
+			section(fmt.Sprintf("top %d tools", top), query.Top(s.Tools, top))
+			section(fmt.Sprintf("top %d subjects (tenant/subject)", top), query.Top(s.Subjects, top))
 			return tw.Flush()
 		},
 	}
@@ -571,8 +572,8 @@ disposition; metadata.uid is ORIGIN:SEQ, so re-exporting the same records is ide
 				}
 			}
 			out := cmd.OutOrStdout()
-			err = audit.Query(cmd.Context(), path, f, func(r *audit.Record) error {
-				b, err := audit.OCSFEvent(r, origin)
+			err = query.Records(cmd.Context(), path, f, func(r *audit.Record) error {
+				b, err := query.OCSF(r, origin)
 				if err != nil {
 					return fmt.Errorf("record %d: %w", r.Seq, err)
 				}

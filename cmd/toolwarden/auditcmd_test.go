@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/query"
 )
 
 // run executes the toolwarden command line in process and returns its
@@ -74,7 +75,7 @@ func auditEnv(t *testing.T, n int) (cfgPath, logPath string) {
 		r := &audit.Record{
 			Time: time.Date(2026, 3, 1, 12, 0, i, 0, time.UTC), Tenant: "acme", Subject: fmt.Sprintf("user%d", i%3),
 			Tool: []string{"echo", "jq"}[i%2], Decision: audit.DecisionAllow, Outcome: audit.OutcomeOK,
-			Arguments: red.RedactArguments(map[string]any{"text": "hi", "token": "Zm9vYmFyYmF6"}, nil),
+			Arguments: red.Arguments(map[string]any{"text": "hi", "token": "Zm9vYmFyYmF6"}, nil),
 		}
 		if i%4 == 0 {
 			r.Decision, r.Reason, r.Outcome = audit.DecisionDeny, "denied.role", ""
@@ -190,7 +191,7 @@ func TestAuditQueryCommands(t *testing.T) {
 	var s struct {
 		Records, Allowed, Denied int
 		DenialsByReason          map[string]int `json:"denials_by_reason"`
-		TopTools                 []audit.Count  `json:"top_tools"`
+		TopTools                 []query.Count  `json:"top_tools"`
 	}
 	if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil {
 		t.Fatalf("audit stats = %d, %v:\n%s", code, err, out)

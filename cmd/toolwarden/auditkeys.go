@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/redact"
 )
 
 // Default names of the audit key files, beside the config file.
@@ -80,7 +81,7 @@ write: a verifier holding it detects any rewrite of the log up to the last check
 // from the config. A key file named in the config must load; a default
 // one that does not exist is a warning: no checkpoints, or markers that
 // correlate only within this process.
-func auditOptions(cfg *fileConfig, logger *slog.Logger) (audit.Options, *audit.Redactor, error) {
+func auditOptions(cfg *fileConfig, logger *slog.Logger) (audit.Options, *redact.Redactor, error) {
 	a := cfg.Audit
 	if a.CheckpointEvery < 0 {
 		return audit.Options{}, nil, errors.New("config: audit.checkpointEvery: must be positive")
@@ -101,18 +102,19 @@ func auditOptions(cfg *fileConfig, logger *slog.Logger) (audit.Options, *audit.R
 	default:
 		return audit.Options{}, nil, fmt.Errorf("config: audit.signingKey: %w", err)
 	}
+	var red *redact.Redactor
 	hk, err := audit.LoadHMACKey(cfg.auditHMACKey())
 	switch {
 	case err == nil:
-		opts.Redactor, err = audit.NewRedactor(hk)
+		red, err = redact.New(hk)
 		if err != nil {
 			return audit.Options{}, nil, fmt.Errorf("config: audit.hmacKey: %w", err)
 		}
 	case a.HMACKey == "" && errors.Is(err, fs.ErrNotExist):
 		logger.Warn("audit log: no HMAC key, so redaction markers correlate only within this process; run 'toolwarden keys audit-init'", "path", cfg.auditHMACKey())
-		opts.Redactor = audit.NewEphemeralRedactor()
+		red = redact.NewEphemeral()
 	default:
 		return audit.Options{}, nil, fmt.Errorf("config: audit.hmacKey: %w", err)
 	}
-	return opts, opts.Redactor, nil
+	return opts, red, nil
 }

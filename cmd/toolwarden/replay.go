@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/query"
+	"github.com/toolwarden/toolwarden/broker/audit/redact"
 	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
 )
@@ -87,7 +89,7 @@ Exit status: 0, or with --fail-on-change 1 when any decision would change.`,
 					if err != nil {
 						return err
 					}
-					_, err = out.Write(append(escapeJSONLine(b), '\n'))
+					_, err = out.Write(append(audit.EscapeLine(b), '\n'))
 					return err
 				}
 				_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Seq, c.Time.UTC().Format(time.RFC3339),
@@ -166,9 +168,9 @@ var (
 
 // replayLog re-decides every call of the log at path matching f under
 // pol, calling fn for each.
-func replayLog(ctx context.Context, pol *policy.Policy, path string, f audit.Filter, fn func(replayedCall) error) (replaySummary, error) {
+func replayLog(ctx context.Context, pol *policy.Policy, path string, f query.Filter, fn func(replayedCall) error) (replaySummary, error) {
 	var sum replaySummary
-	err := audit.Query(ctx, path, f, func(r *audit.Record) error {
+	err := query.Records(ctx, path, f, func(r *audit.Record) error {
 		c := replayCall(pol, r)
 		switch {
 		case c.Status == statusSkipped:
@@ -215,7 +217,7 @@ func replayCall(pol *policy.Policy, r *audit.Record) replayedCall {
 	case len(r.Arguments) == 0:
 		c.Status, c.Now = statusUndecidable, "arguments not recorded"
 		return c
-	case audit.ContainsMarker(r.Arguments):
+	case redact.ContainsMarker(r.Arguments):
 		c.Status, c.Now = statusUndecidable, "undecidable (redacted argument)"
 		return c
 	case err != nil:
@@ -243,19 +245,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// escapeJSONLine escapes what encoding/json leaves raw but a terminal may
-// act on (DEL, C1 controls, line and paragraph separators).
-func escapeJSONLine(b []byte) []byte {
-	var out []byte
-	for _, r := range string(b) {
-		switch {
-		case r == 0x7f, r >= 0x80 && r <= 0x9f, r == '\u2028', r == '\u2029':
-			out = fmt.Appendf(out, `\u%04x`, r)
-		default:
-			out = append(out, string(r)...)
-		}
-	}
-	return out
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/query"
 	"github.com/toolwarden/toolwarden/broker/auth"
 	"github.com/toolwarden/toolwarden/broker/policy"
 	"github.com/toolwarden/toolwarden/manifests"
@@ -128,7 +129,7 @@ func TestReplayFindsFlippedCalls(t *testing.T) {
 	}
 
 	got := map[string][]uint64{}
-	sum, err := replayLog(context.Background(), mustPolicy(t, loadSet(t, newDir)), logPath, audit.Filter{}, func(c replayedCall) error {
+	sum, err := replayLog(context.Background(), mustPolicy(t, loadSet(t, newDir)), logPath, query.Filter{}, func(c replayedCall) error {
 		got[c.Status] = append(got[c.Status], c.Seq)
 		return nil
 	})
@@ -152,7 +153,7 @@ func TestReplayFindsFlippedCalls(t *testing.T) {
 
 	// The recording set replays to the live broker's decisions exactly:
 	// the same decision function, with the same limits.
-	sum, err = replayLog(context.Background(), mustPolicy(t, loadSet(t, oldDir)), logPath, audit.Filter{}, func(c replayedCall) error {
+	sum, err = replayLog(context.Background(), mustPolicy(t, loadSet(t, oldDir)), logPath, query.Filter{}, func(c replayedCall) error {
 		if c.Status == statusUnchanged && c.Was != c.Now {
 			t.Errorf("seq %d: live broker decided %q, replay %q", c.Seq, c.Was, c.Now)
 		}

@@ -1,4 +1,4 @@
-package audit
+package query
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/toolwarden/toolwarden/broker/audit"
 )
 
 // DefaultFollowPoll is how often [Follow] looks for new records when its
@@ -28,7 +30,7 @@ const DefaultFollowPoll = 200 * time.Millisecond
 // Follow reads records as they reach the file, a moment before the
 // broker's fsync: a record shown may, after a power failure, be missing
 // from the log; its call then got no reply.
-func Follow(ctx context.Context, path string, f Filter, poll time.Duration, fn func(*Record) error) error {
+func Follow(ctx context.Context, path string, f Filter, poll time.Duration, fn func(*audit.Record) error) error {
 	if poll <= 0 {
 		poll = DefaultFollowPoll
 	}
@@ -56,7 +58,7 @@ type follower struct {
 	path  string
 	f     Filter
 	m     *matcher
-	fn    func(*Record) error
+	fn    func(*audit.Record) error
 	after uint64 // last seq passed over
 
 	drained     bool   // the rotated segments up to drainedUpTo have been read
@@ -92,14 +94,14 @@ func (fw *follower) drainFile(name string) error {
 }
 
 // catchUp reads the rotated segments that may hold records past fw.after
-// and opens the active file. Segments rotated away while it worked are
+// and opens the active file. audit.Segments rotated away while it worked are
 // read too: it opens the active file only when no segment appeared since
 // it listed them. Records already passed over are skipped, so a segment
 // read twice does no harm. It leaves fw.cur nil if there is no active file
 // yet.
 func (fw *follower) catchUp() error {
 	for {
-		segs, err := rotatedSegments(fw.path)
+		segs, err := audit.RotatedSegments(fw.path)
 		if err != nil {
 			return err
 		}
@@ -109,12 +111,12 @@ func (fw *follower) catchUp() error {
 		if newest := lastFirst(segs); !fw.drained || newest != fw.drainedUpTo {
 			start := 0
 			for i, s := range segs {
-				if s.first <= fw.after+1 {
+				if s.First <= fw.after+1 {
 					start = i
 				}
 			}
 			for _, s := range segs[start:] {
-				if err := fw.drainFile(s.path); err != nil {
+				if err := fw.drainFile(s.Path); err != nil {
 					return err
 				}
 			}
@@ -127,7 +129,7 @@ func (fw *follower) catchUp() error {
 		if err != nil {
 			return fmt.Errorf("follow audit log: %w", err)
 		}
-		again, err := rotatedSegments(fw.path)
+		again, err := audit.RotatedSegments(fw.path)
 		if err != nil {
 			f.Close()
 			return err
@@ -142,11 +144,11 @@ func (fw *follower) catchUp() error {
 }
 
 // lastFirst is the first seq of the newest segment, 0 if none.
-func lastFirst(segs []segment) uint64 {
+func lastFirst(segs []audit.Segment) uint64 {
 	if len(segs) == 0 {
 		return 0
 	}
-	return segs[len(segs)-1].first
+	return segs[len(segs)-1].First
 }
 
 // step reads what is new in the active file and moves to a new active
@@ -195,8 +197,8 @@ func (fw *follower) read(f *os.File, off int64) (int64, error) {
 			for {
 				i := bytes.IndexByte(data, '\n')
 				if i < 0 {
-					if len(fw.partial)+len(data) > MaxLineBytes+1 {
-						return off, &VerifyError{File: f.Name(), Kind: KindMalformed, Line: fw.line + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+					if len(fw.partial)+len(data) > audit.MaxLineBytes+1 {
+						return off, &audit.VerifyError{File: f.Name(), Kind: audit.KindMalformed, Line: fw.line + 1, Msg: fmt.Sprintf("line longer than %d bytes", audit.MaxLineBytes)}
 					}
 					fw.partial = append(fw.partial, data...)
 					break
@@ -239,9 +241,9 @@ func (fw *follower) handle(name string, line []byte) error {
 			return nil
 		}
 	}
-	rec, err := decodeLine(line)
+	rec, err := audit.ParseLine(line)
 	if err != nil {
-		return &VerifyError{File: name, Line: fw.line, Kind: KindMalformed, Msg: "not a record: " + err.Error()}
+		return &audit.VerifyError{File: name, Line: fw.line, Kind: audit.KindMalformed, Msg: "not a record: " + err.Error()}
 	}
 	if !fast {
 		if rec.Seq <= fw.after {
@@ -259,15 +261,15 @@ func (fw *follower) handle(name string, line []byte) error {
 // first, and the seq of the log's last record (0 for an empty log), to
 // hand to [Follow] as Filter.AfterSeq. It reads the files from the newest
 // back, only as far as it needs to find n matches, and decodes only the
-// records it returns. A torn last line is skipped, as by [Query].
-func Tail(ctx context.Context, path string, f Filter, n int) ([]*Record, uint64, error) {
-	files, err := Segments(path)
+// records it returns. A torn last line is skipped, as by [Records].
+func Tail(ctx context.Context, path string, f Filter, n int) ([]*audit.Record, uint64, error) {
+	files, err := audit.Segments(path)
 	if err != nil {
 		return nil, 0, err
 	}
 	var last uint64
 	for i := len(files) - 1; i >= 0 && last == 0; i-- {
-		err := scanFile(ctx, files[i], i == len(files)-1, newMatcher(&Filter{}), func(_ []byte, lf *lineFields, rec *Record) error {
+		err := scanFile(ctx, files[i], i == len(files)-1, newMatcher(&Filter{}), func(_ []byte, lf *lineFields, rec *audit.Record) error {
 			if rec != nil {
 				last = max(last, rec.Seq)
 			} else {
@@ -287,7 +289,7 @@ func Tail(ctx context.Context, path string, f Filter, n int) ([]*Record, uint64,
 	for i := len(files) - 1; i >= 0 && len(lines) < n; i-- {
 		ring := make([][]byte, 0, min(n, 1024)) // the last n matches of this file, from ring[k%n]
 		k := 0
-		err := scanFile(ctx, files[i], i == len(files)-1, m, func(line []byte, _ *lineFields, rec *Record) error {
+		err := scanFile(ctx, files[i], i == len(files)-1, m, func(line []byte, _ *lineFields, rec *audit.Record) error {
 			if rec != nil && !f.Match(rec) {
 				return nil
 			}
@@ -307,9 +309,9 @@ func Tail(ctx context.Context, path string, f Filter, n int) ([]*Record, uint64,
 		}
 		lines = append(ring[max(0, len(ring)-(n-len(lines))):], lines...)
 	}
-	out := make([]*Record, 0, len(lines))
+	out := make([]*audit.Record, 0, len(lines))
 	for _, line := range lines {
-		rec, err := decodeLine(line)
+		rec, err := audit.ParseLine(line)
 		if err != nil {
 			return nil, 0, fmt.Errorf("tail audit log: %w", err)
 		}

@@ -1,4 +1,4 @@
-package audit_test
+package query_test
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/audit/audittest"
+	"github.com/toolwarden/toolwarden/broker/audit/query"
 )
 
 var queryBase = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -21,7 +23,7 @@ var queryBase = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // strings are built to fool a naive field scan: argument keys named
 // "tool" and "decision", escaped quotes, and omitted fields.
 func variedRecord(i int) *audit.Record {
-	r := record(i)
+	r := audittest.Record(i)
 	r.Time = queryBase.Add(time.Duration(i) * time.Minute)
 	r.Tenant = []string{"acme", "globex", `evil"co`, ""}[i%4]
 	r.Subject = []string{"alice", "bob", "carol <c@x>"}[i%3]
@@ -53,7 +55,7 @@ func variedRecord(i int) *audit.Record {
 func variedLog(t *testing.T, n int) (string, []*audit.Record) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l := open(t, path, audit.Options{RotateBytes: 8 << 10})
+	l := audittest.Open(t, path, audit.Options{RotateBytes: 8 << 10})
 	var recs []*audit.Record
 	for i := range n {
 		r := variedRecord(i)
@@ -68,10 +70,10 @@ func variedLog(t *testing.T, n int) (string, []*audit.Record) {
 	return path, recs
 }
 
-func querySeqs(t *testing.T, path string, f audit.Filter) []uint64 {
+func querySeqs(t *testing.T, path string, f query.Filter) []uint64 {
 	t.Helper()
 	var out []uint64
-	if err := audit.Query(context.Background(), path, f, func(r *audit.Record) error {
+	if err := query.Records(context.Background(), path, f, func(r *audit.Record) error {
 		out = append(out, r.Seq)
 		return nil
 	}); err != nil {
@@ -87,23 +89,23 @@ func TestQueryFilters(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		f    audit.Filter
+		f    query.Filter
 	}{
-		{"all", audit.Filter{}},
-		{"tenant", audit.Filter{Tenant: "acme"}},
-		{"tenant with a quote", audit.Filter{Tenant: `evil"co`}},
-		{"subject with escapes", audit.Filter{Subject: "carol <c@x>"}},
-		{"tool", audit.Filter{Tool: "jq"}},
-		{"decision deny", audit.Filter{Decision: audit.DecisionDeny}},
-		{"decision allow", audit.Filter{Decision: audit.DecisionAllow}},
-		{"reason", audit.Filter{Reason: "denied.arguments"}},
-		{"session", audit.Filter{Session: "sess-3"}},
-		{"time range", audit.Filter{Since: queryBase.Add(30 * time.Minute), Until: queryBase.Add(45 * time.Minute)}},
-		{"time range, sub-second bound", audit.Filter{Since: queryBase.Add(30*time.Minute + time.Nanosecond)}},
-		{"time range in another zone", audit.Filter{Until: queryBase.Add(10 * time.Minute).In(time.FixedZone("X", 3600))}},
-		{"after seq", audit.Filter{AfterSeq: 100}},
-		{"combined", audit.Filter{Tenant: "globex", Decision: audit.DecisionDeny, Tool: "echo", Since: queryBase.Add(time.Hour)}},
-		{"no match", audit.Filter{Tool: "rm"}},
+		{"all", query.Filter{}},
+		{"tenant", query.Filter{Tenant: "acme"}},
+		{"tenant with a quote", query.Filter{Tenant: `evil"co`}},
+		{"subject with escapes", query.Filter{Subject: "carol <c@x>"}},
+		{"tool", query.Filter{Tool: "jq"}},
+		{"decision deny", query.Filter{Decision: audit.DecisionDeny}},
+		{"decision allow", query.Filter{Decision: audit.DecisionAllow}},
+		{"reason", query.Filter{Reason: "denied.arguments"}},
+		{"session", query.Filter{Session: "sess-3"}},
+		{"time range", query.Filter{Since: queryBase.Add(30 * time.Minute), Until: queryBase.Add(45 * time.Minute)}},
+		{"time range, sub-second bound", query.Filter{Since: queryBase.Add(30*time.Minute + time.Nanosecond)}},
+		{"time range in another zone", query.Filter{Until: queryBase.Add(10 * time.Minute).In(time.FixedZone("X", 3600))}},
+		{"after seq", query.Filter{AfterSeq: 100}},
+		{"combined", query.Filter{Tenant: "globex", Decision: audit.DecisionDeny, Tool: "echo", Since: queryBase.Add(time.Hour)}},
+		{"no match", query.Filter{Tool: "rm"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,7 +120,7 @@ func TestQueryFilters(t *testing.T) {
 			}
 		})
 	}
-	if n := len(querySeqs(t, path, audit.Filter{Tool: "rm"})); n != 0 {
+	if n := len(querySeqs(t, path, query.Filter{Tool: "rm"})); n != 0 {
 		t.Errorf("a tool named only inside arguments matched %d records", n)
 	}
 }
@@ -126,7 +128,7 @@ func TestQueryFilters(t *testing.T) {
 func TestQueryReadsRecordsBack(t *testing.T) {
 	path, recs := variedLog(t, 10)
 	var got []*audit.Record
-	audit.Query(context.Background(), path, audit.Filter{}, func(r *audit.Record) error {
+	query.Records(context.Background(), path, query.Filter{}, func(r *audit.Record) error {
 		got = append(got, r)
 		return nil
 	})
@@ -140,7 +142,7 @@ func TestQueryReadsRecordsBack(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	n := 0
-	err := audit.Query(context.Background(), path, audit.Filter{}, func(*audit.Record) error {
+	err := query.Records(context.Background(), path, query.Filter{}, func(*audit.Record) error {
 		if n++; n == 3 {
 			return stop
 		}
@@ -152,15 +154,15 @@ func TestQueryReadsRecordsBack(t *testing.T) {
 }
 
 func TestQueryTornAndMalformed(t *testing.T) {
-	path := writeLog(t, 3)
-	good := readFile(t, path)
-	writeFile(t, path, append(bytes.Clone(good), `{"seq":4,"time":"2026`...))
-	if got := querySeqs(t, path, audit.Filter{}); !slices.Equal(got, []uint64{1, 2, 3}) {
+	path := audittest.WriteLog(t, 3)
+	good := audittest.ReadFile(t, path)
+	audittest.WriteFile(t, path, append(bytes.Clone(good), `{"seq":4,"time":"2026`...))
+	if got := querySeqs(t, path, query.Filter{}); !slices.Equal(got, []uint64{1, 2, 3}) {
 		t.Errorf("Query over a torn tail = %v, want the 3 complete records", got)
 	}
-	ls := lines(good)
-	writeFile(t, path, bytes.Join([][]byte{ls[0], []byte("garbage\n"), ls[1]}, nil))
-	err := audit.Query(context.Background(), path, audit.Filter{}, func(*audit.Record) error { return nil })
+	ls := audittest.Lines(good)
+	audittest.WriteFile(t, path, bytes.Join([][]byte{ls[0], []byte("garbage\n"), ls[1]}, nil))
+	err := query.Records(context.Background(), path, query.Filter{}, func(*audit.Record) error { return nil })
 	var ve *audit.VerifyError
 	if !errors.As(err, &ve) || ve.Line != 2 || ve.Kind != audit.KindMalformed || ve.File != path {
 		t.Errorf("Query over a garbage line = %v, want %s line 2 malformed", err, path)
@@ -169,11 +171,11 @@ func TestQueryTornAndMalformed(t *testing.T) {
 
 func TestComputeStats(t *testing.T) {
 	path, recs := variedLog(t, 60)
-	s, err := audit.ComputeStats(context.Background(), path, audit.Filter{})
+	s, err := query.Summarize(context.Background(), path, query.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := audit.Stats{DenialsByReason: map[string]int{}, FailuresByReason: map[string]int{}, Tools: map[string]int{}, Subjects: map[string]int{}}
+	want := query.Summary{DenialsByReason: map[string]int{}, FailuresByReason: map[string]int{}, Tools: map[string]int{}, Subjects: map[string]int{}}
 	for _, r := range recs {
 		want.Records++
 		want.Tools[r.Tool]++
@@ -195,11 +197,11 @@ func TestComputeStats(t *testing.T) {
 	if !bytes.Equal(gotJSON, wantJSON) {
 		t.Errorf("ComputeStats =\n%s\nwant\n%s", gotJSON, wantJSON)
 	}
-	top := audit.Top(s.Tools, 2)
+	top := query.Top(s.Tools, 2)
 	if len(top) != 2 || top[0].N != 20 || top[0].Key != "echo" {
 		t.Errorf("Top(tools, 2) = %v, want echo first with 20", top)
 	}
-	s, err = audit.ComputeStats(context.Background(), path, audit.Filter{Decision: audit.DecisionDeny, Tenant: "acme"})
+	s, err = query.Summarize(context.Background(), path, query.Filter{Decision: audit.DecisionDeny, Tenant: "acme"})
 	if err != nil || s.Records == 0 || s.Records != s.Denied || s.Allowed != 0 {
 		t.Errorf("ComputeStats(deny, acme) = %+v, %v", s, err)
 	}
@@ -211,7 +213,7 @@ func TestOCSFEvent(t *testing.T) {
 	r.RemoteAddr = "203.0.113.9:51234"
 	r.Model = "claude-x"
 	r.Error = "denied\n\x1b[31m"
-	b, err := audit.OCSFEvent(r, "broker-1")
+	b, err := query.OCSF(r, "broker-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +257,7 @@ func TestOCSFEvent(t *testing.T) {
 		t.Errorf("time %d severity %d", e.Time, e.SeverityID)
 	case e.StatusID != 2 || e.DispositionID != 2:
 		t.Errorf("denied call: status_id %d disposition_id %d, want 2 and 2 (failure, blocked)", e.StatusID, e.DispositionID)
-	case e.Metadata.Version != audit.OCSFVersion || e.Metadata.UID != "broker-1:42" || e.Metadata.Product.Name != "toolwarden":
+	case e.Metadata.Version != query.OCSFVersion || e.Metadata.UID != "broker-1:42" || e.Metadata.Product.Name != "toolwarden":
 		t.Errorf("metadata = %+v", e.Metadata)
 	case e.Actor.User.UID != r.Subject || e.API.Operation != "tools/call" || e.API.Service.Name != r.Tool || e.API.Response.Error != "denied.role":
 		t.Errorf("actor/api = %+v %+v", e.Actor, e.API)
@@ -265,7 +267,7 @@ func TestOCSFEvent(t *testing.T) {
 		t.Errorf("unmapped = %v", e.Unmapped)
 	}
 	ok := variedRecord(3)
-	b, _ = audit.OCSFEvent(ok, "broker-1")
+	b, _ = query.OCSF(ok, "broker-1")
 	if !strings.Contains(string(b), `"status_id":1,`) || !strings.Contains(string(b), `"disposition_id":1,`) {
 		t.Errorf("allowed call event %s: want status_id 1, disposition_id 1", b)
 	}
@@ -274,22 +276,22 @@ func TestOCSFEvent(t *testing.T) {
 func TestFollow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
 	opts := audit.Options{RotateBytes: 6 << 10}
-	l := open(t, path, opts)
-	appendN(t, l, 1, 5)
+	l := audittest.Open(t, path, opts)
+	audittest.AppendN(t, l, 1, 5)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	got := make(chan uint64, 100)
 	done := make(chan error, 1)
 	go func() {
-		done <- audit.Follow(ctx, path, audit.Filter{AfterSeq: 2, Tool: "echo"}, time.Millisecond, func(r *audit.Record) error {
+		done <- query.Follow(ctx, path, query.Filter{AfterSeq: 2, Tool: "echo"}, time.Millisecond, func(r *audit.Record) error {
 			got <- r.Seq
 			return nil
 		})
 	}()
 	// Enough records to rotate several times while Follow reads.
 	for i := 6; i <= 40; i++ {
-		r := record(i)
+		r := audittest.Record(i)
 		if i%4 == 0 {
 			r.Tool = "jq"
 		}
@@ -328,14 +330,14 @@ func TestTail(t *testing.T) {
 	path, recs := variedLog(t, 120)
 	tests := []struct {
 		name string
-		f    audit.Filter
+		f    query.Filter
 		n    int
 	}{
-		{"last 5", audit.Filter{}, 5},
-		{"last 7 of a tenant across files", audit.Filter{Tenant: "globex"}, 7},
-		{"more than match", audit.Filter{Tool: "jq", Decision: audit.DecisionDeny}, 1000},
-		{"none", audit.Filter{Tool: "rm"}, 3},
-		{"zero", audit.Filter{}, 0},
+		{"last 5", query.Filter{}, 5},
+		{"last 7 of a tenant across files", query.Filter{Tenant: "globex"}, 7},
+		{"more than match", query.Filter{Tool: "jq", Decision: audit.DecisionDeny}, 1000},
+		{"none", query.Filter{Tool: "rm"}, 3},
+		{"zero", query.Filter{}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,7 +348,7 @@ func TestTail(t *testing.T) {
 				}
 			}
 			want = want[max(0, len(want)-tt.n):]
-			got, last, err := audit.Tail(context.Background(), path, tt.f, tt.n)
+			got, last, err := query.Tail(context.Background(), path, tt.f, tt.n)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package audit
+package query
 
 import (
 	"bytes"
@@ -6,9 +6,11 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/toolwarden/toolwarden/broker/audit"
 )
 
-// OCSF identifiers of the events [OCSFEvent] writes: API Activity (class
+// OCSF identifiers of the events [OCSF] writes: API Activity (class
 // 6003) in the Application Activity category, activity Other, with the
 // security_control profile for the allow/deny decision.
 const (
@@ -132,7 +134,7 @@ type ocsfResource struct {
 	Version string `json:"version,omitempty"`
 }
 
-// OCSFEvent returns r as one OCSF API Activity event (class 6003,
+// OCSF returns r as one OCSF API Activity event (class 6003,
 // activity Other, operation "tools/call"), as one line of JSON without a
 // newline, for SIEM ingestion. origin names the log (metadata.log_name);
 // metadata.uid is origin + ":" + seq, so an event is traceable to its
@@ -141,7 +143,7 @@ type ocsfResource struct {
 // status; what OCSF has no attribute for (digests, hashes, the granting
 // role, egress, the declared model) is under unmapped with the log's own
 // field names. The strings are the record's, already redacted.
-func OCSFEvent(r *Record, origin string) ([]byte, error) {
+func OCSF(r *audit.Record, origin string) ([]byte, error) {
 	e := ocsfEvent{
 		ActivityID:   ocsfActivityID,
 		ActivityName: "Other",
@@ -193,14 +195,14 @@ func OCSFEvent(r *Record, origin string) ([]byte, error) {
 		e.HTTPRequest = &ocsfHTTP{UserAgent: r.UserAgent}
 	}
 	switch r.Decision {
-	case DecisionAllow:
+	case audit.DecisionAllow:
 		e.ActionID, e.Action, e.DispositionID, e.Disposition = 1, "Allowed", 1, "Allowed"
 	default:
 		e.ActionID, e.Action, e.DispositionID, e.Disposition = 2, "Denied", 2, "Blocked"
 		e.SeverityID, e.Severity = ocsfSeverityLow, "Low"
 	}
 	switch {
-	case r.Decision == DecisionAllow && r.Outcome != OutcomeError:
+	case r.Decision == audit.DecisionAllow && r.Outcome != audit.OutcomeError:
 		e.StatusID, e.Status = 1, "Success"
 	default:
 		e.StatusID, e.Status = 2, "Failure"
@@ -239,7 +241,7 @@ func OCSFEvent(r *Record, origin string) ([]byte, error) {
 		return nil, err
 	}
 	// One event is one line, whatever the strings hold.
-	return escapeLine(bytes.TrimRight(buf.Bytes(), "\n")), nil
+	return audit.EscapeLine(bytes.TrimRight(buf.Bytes(), "\n")), nil
 }
 
 // endpoint splits a remote address into OCSF's ip and port; a transport
@@ -256,15 +258,15 @@ func endpoint(addr, transport string) ocsfEndpoint {
 	return ocsfEndpoint{IP: host, Port: p}
 }
 
-func messageOf(r *Record) string {
+func messageOf(r *audit.Record) string {
 	who := r.Subject
 	if r.Tenant != "" {
 		who = r.Tenant + "/" + r.Subject
 	}
 	switch {
-	case r.Decision != DecisionAllow:
+	case r.Decision != audit.DecisionAllow:
 		return "tools/call " + r.Tool + " by " + who + " denied: " + r.Reason
-	case r.Outcome == OutcomeError:
+	case r.Outcome == audit.OutcomeError:
 		return "tools/call " + r.Tool + " by " + who + " failed: " + r.Reason
 	}
 	return "tools/call " + r.Tool + " by " + who + " succeeded"

@@ -1,13 +1,15 @@
-package audit
+package query
 
 import (
 	"context"
 	"sort"
 	"time"
+
+	"github.com/toolwarden/toolwarden/broker/audit"
 )
 
 // Stats summarises the records of a log that match a [Filter].
-type Stats struct {
+type Summary struct {
 	Records int `json:"records"`
 	Allowed int `json:"allowed"` // decision allow
 	Denied  int `json:"denied"`  // decision deny
@@ -53,10 +55,10 @@ func Top(counts map[string]int, n int) []Count {
 	return out
 }
 
-// ComputeStats reads the log at path as [Query] does and counts the
+// Summarize reads the log at path as [Records] does and counts the
 // records that match f. Like Query, it decodes only the fields it counts.
-func ComputeStats(ctx context.Context, path string, f Filter) (*Stats, error) {
-	s := &Stats{
+func Summarize(ctx context.Context, path string, f Filter) (*Summary, error) {
+	s := &Summary{
 		DenialsByReason:  map[string]int{},
 		FailuresByReason: map[string]int{},
 		Tools:            map[string]int{},
@@ -64,7 +66,7 @@ func ComputeStats(ctx context.Context, path string, f Filter) (*Stats, error) {
 	}
 	var lastTime []byte
 	var lastRec time.Time
-	err := scanLog(ctx, path, newMatcher(&f).all(), func(_ []byte, lf *lineFields, rec *Record) error {
+	err := scanLog(ctx, path, newMatcher(&f).all(), func(_ []byte, lf *lineFields, rec *audit.Record) error {
 		var t time.Time
 		var tenant, subject, tool, decision, reason, outcome string
 		if rec != nil {
@@ -89,13 +91,13 @@ func ComputeStats(ctx context.Context, path string, f Filter) (*Stats, error) {
 		s.Tools[tool]++
 		s.Subjects[tenant+"/"+subject]++
 		switch decision {
-		case DecisionAllow:
+		case audit.DecisionAllow:
 			s.Allowed++
-			if outcome == OutcomeError {
+			if outcome == audit.OutcomeError {
 				s.Failed++
 				s.FailuresByReason[reason]++
 			}
-		case DecisionDeny:
+		case audit.DecisionDeny:
 			s.Denied++
 			s.DenialsByReason[reason]++
 		}
@@ -116,14 +118,14 @@ func internString(raw []byte) string {
 	switch string(raw) {
 	case "":
 		return ""
-	case DecisionAllow:
-		return DecisionAllow
-	case DecisionDeny:
-		return DecisionDeny
-	case OutcomeOK:
-		return OutcomeOK
-	case OutcomeError:
-		return OutcomeError
+	case audit.DecisionAllow:
+		return audit.DecisionAllow
+	case audit.DecisionDeny:
+		return audit.DecisionDeny
+	case audit.OutcomeOK:
+		return audit.OutcomeOK
+	case audit.OutcomeError:
+		return audit.OutcomeError
 	}
 	return jsonString(raw)
 }

@@ -1,4 +1,4 @@
-package audit
+package redact
 
 import (
 	"bytes"
@@ -16,11 +16,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/toolwarden/toolwarden/broker/audit"
 	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
-
-// HMACKeySize is the size in bytes of the log key a [Redactor] uses.
-const HMACKeySize = 32
 
 // markerPrefix starts every redaction marker.
 const markerPrefix = "[REDACTED:hmac-sha256:"
@@ -43,19 +41,19 @@ type Redactor struct {
 	key []byte
 }
 
-// NewRedactor returns a Redactor keyed with key, which must be at least
-// [HMACKeySize] bytes. The key is copied.
-func NewRedactor(key []byte) (*Redactor, error) {
-	if len(key) < HMACKeySize {
-		return nil, fmt.Errorf("audit: HMAC key is %d bytes, want at least %d", len(key), HMACKeySize)
+// New returns a Redactor keyed with key, which must be at least
+// [audit.HMACKeySize] bytes. The key is copied.
+func New(key []byte) (*Redactor, error) {
+	if len(key) < audit.HMACKeySize {
+		return nil, fmt.Errorf("redact: HMAC key is %d bytes, want at least %d", len(key), audit.HMACKeySize)
 	}
 	return &Redactor{key: bytes.Clone(key)}, nil
 }
 
-// NewEphemeralRedactor returns a Redactor with a random key that lives as
+// NewEphemeral returns a Redactor with a random key that lives as
 // long as the process: its markers correlate only with each other.
-func NewEphemeralRedactor() *Redactor {
-	key := make([]byte, HMACKeySize)
+func NewEphemeral() *Redactor {
+	key := make([]byte, audit.HMACKeySize)
 	_, _ = rand.Read(key) // crypto/rand.Read never fails (it crashes the program instead)
 	return &Redactor{key: key}
 }
@@ -85,7 +83,7 @@ func IsMarker(s string) bool {
 // marker anywhere.
 func ContainsMarker(b []byte) bool { return bytes.Contains(b, []byte(markerPrefix)) }
 
-// RedactArguments returns the JSON of a call's arguments for the log.
+// Arguments returns the JSON of a call's arguments for the log.
 //
 // args is a value decoded from JSON (maps, slices, strings, json.Number or
 // float64, bools, nil). The value of a member is replaced by its marker
@@ -97,8 +95,8 @@ func ContainsMarker(b []byte) bool { return bytes.Contains(b, []byte(markerPrefi
 // A string or object value is hashed as its JSON text, except that a
 // string is hashed as its characters, so it correlates with the same
 // secret found in an error message. Every other string, and every member
-// name, is passed through [Redactor.RedactString]. args is not modified.
-func (r *Redactor) RedactArguments(args any, sensitivePointers []string) json.RawMessage {
+// name, is passed through [Redactor.Text]. args is not modified.
+func (r *Redactor) Arguments(args any, sensitivePointers []string) json.RawMessage {
 	sensitive := make(map[string]bool, len(sensitivePointers))
 	for _, p := range sensitivePointers {
 		sensitive[p] = true
@@ -113,11 +111,11 @@ func (r *Redactor) RedactArguments(args any, sensitivePointers []string) json.Ra
 	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
-// RedactArgumentsRaw is [Redactor.RedactArguments] for arguments whose exact
+// ArgumentsRaw is [Redactor.Arguments] for arguments whose exact
 // bytes are at hand (raw, which decodes to args). When nothing in args needs
 // redacting it returns raw itself, compacted: the log keeps the bytes the
 // caller sent, and the arguments are not re-encoded on every call.
-func (r *Redactor) RedactArgumentsRaw(raw []byte, args any, sensitivePointers []string) json.RawMessage {
+func (r *Redactor) ArgumentsRaw(raw []byte, args any, sensitivePointers []string) json.RawMessage {
 	var sensitive map[string]bool
 	if len(sensitivePointers) > 0 {
 		sensitive = make(map[string]bool, len(sensitivePointers))
@@ -135,7 +133,7 @@ func (r *Redactor) RedactArgumentsRaw(raw []byte, args any, sensitivePointers []
 			return buf.Bytes()
 		}
 	}
-	return r.RedactArguments(args, sensitivePointers)
+	return r.Arguments(args, sensitivePointers)
 }
 
 // compactJSON reports whether the JSON text b has no whitespace outside
@@ -165,7 +163,7 @@ func (r *Redactor) needsRedaction(v any, ptr []byte, sensitive map[string]bool) 
 	case map[string]any:
 		n := len(ptr)
 		for k, val := range x {
-			if secretName(k) || r.RedactString(k) != k {
+			if secretName(k) || r.Text(k) != k {
 				return true
 			}
 			if len(sensitive) > 0 {
@@ -198,7 +196,7 @@ func (r *Redactor) needsRedaction(v any, ptr []byte, sensitive map[string]bool) 
 			}
 		}
 	case string:
-		return r.RedactString(x) != x
+		return r.Text(x) != x
 	}
 	return false
 }
@@ -224,7 +222,7 @@ func (r *Redactor) redactValue(v any, ptr string, sensitive map[string]bool) any
 		out := make(map[string]any, len(x))
 		for k, val := range x {
 			p := ptr + "/" + pointerToken(k)
-			name := r.RedactString(k)
+			name := r.Text(k)
 			if sensitive[p] || sensitive[ptr+"/*"] || secretName(k) {
 				out[name] = r.secretMarker(val)
 				continue
@@ -243,7 +241,7 @@ func (r *Redactor) redactValue(v any, ptr string, sensitive map[string]bool) any
 		}
 		return out
 	case string:
-		return r.RedactString(x)
+		return r.Text(x)
 	default:
 		return v
 	}
@@ -270,7 +268,7 @@ func pointerToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-// RedactString returns s with every substring that looks like a secret
+// Text returns s with every substring that looks like a secret
 // replaced by its marker: bearer and basic credentials, JWTs, PEM private
 // key blocks, cloud access keys (AWS, Google Cloud, Azure), common API key
 // formats (GitHub, GitLab, Slack, Stripe, OpenAI, Anthropic, npm, PyPI,
@@ -278,7 +276,7 @@ func pointerToken(s string) string {
 // the value in "password=…", "token: …", "api_key=…" and the like. Use it
 // for error messages and output excerpts. Markers themselves pass
 // unchanged, so redacting twice changes nothing.
-func (r *Redactor) RedactString(s string) string {
+func (r *Redactor) Text(s string) string {
 	if len(s) < 8 {
 		return s
 	}
@@ -336,18 +334,29 @@ func (r *Redactor) RedactString(s string) string {
 	return b.String()
 }
 
-// redactRecord runs RedactString over the free-text fields of rec: the
-// ones a client or a tool controls and that no query filters on.
-func (r *Redactor) redactRecord(rec *Record) {
-	rec.Error = r.RedactString(rec.Error)
-	rec.UserAgent = r.RedactString(rec.UserAgent)
-	rec.ClientName = r.RedactString(rec.ClientName)
-	rec.ClientVersion = r.RedactString(rec.ClientVersion)
-	rec.Model = r.RedactString(rec.Model)
-	// Slices are copied before a change: the caller may share them.
+// Record redacts rec before it is hashed: its arguments (args, their
+// decoded value, and sensitive, the tool schema's sensitive pointers; see
+// [Redactor.ArgumentsRaw]) and every free-text field a client or a tool
+// controls (error, user agent, client name and version, model, flags,
+// egress hosts, paths and reasons). It is the one place a record is
+// redacted. Slices rec shares with its caller are copied before a change.
+func (r *Redactor) Record(rec *audit.Record, args any, sensitive []string) {
+	if len(rec.Arguments) > 0 {
+		if args != nil {
+			rec.Arguments = r.ArgumentsRaw(rec.Arguments, args, sensitive)
+		} else {
+			// Arguments that were never decoded are kept only as a marker.
+			rec.Arguments = json.RawMessage(strconv.Quote(r.Marker(string(rec.Arguments))))
+		}
+	}
+	rec.Error = r.Text(rec.Error)
+	rec.UserAgent = r.Text(rec.UserAgent)
+	rec.ClientName = r.Text(rec.ClientName)
+	rec.ClientVersion = r.Text(rec.ClientVersion)
+	rec.Model = r.Text(rec.Model)
 	cloned := false
 	for i, f := range rec.Flags {
-		if g := r.RedactString(f); g != f {
+		if g := r.Text(f); g != f {
 			if !cloned {
 				rec.Flags, cloned = slices.Clone(rec.Flags), true
 			}
@@ -356,11 +365,12 @@ func (r *Redactor) redactRecord(rec *Record) {
 	}
 	cloned = false
 	for i, e := range rec.Egress {
-		if g := r.RedactString(e.Reason); g != e.Reason {
+		host, path, reason := r.Text(e.Host), r.Text(e.Path), r.Text(e.Reason)
+		if host != e.Host || path != e.Path || reason != e.Reason {
 			if !cloned {
 				rec.Egress, cloned = slices.Clone(rec.Egress), true
 			}
-			rec.Egress[i].Reason = g
+			rec.Egress[i].Host, rec.Egress[i].Path, rec.Egress[i].Reason = host, path, reason
 		}
 	}
 }
@@ -521,7 +531,7 @@ type detector struct {
 	re   *regexp.Regexp
 }
 
-// secretDetectors are the detectors RedactString runs and their pair
+// secretDetectors are the detectors Text runs and their pair
 // table, built on first use: compiling them at package init would cost
 // every process that links this package (the plugin launcher among them)
 // a few milliseconds at start.
@@ -619,7 +629,7 @@ var secretNameWords = []string{
 	"credential", "authorization", "cookie",
 }
 
-// newDetectors returns the secret shapes RedactString replaces.
+// newDetectors returns the secret shapes Text replaces.
 func newDetectors() []detector {
 	d := []detector{
 		{name: "private key block", lits: []string{"-----BEGIN"},

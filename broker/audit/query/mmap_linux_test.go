@@ -1,4 +1,4 @@
-package audit
+package query
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/toolwarden/toolwarden/broker/audit"
 )
 
 // TestMappedSegmentCutWhileRead cuts a mapped file to nothing, as an
@@ -30,7 +32,7 @@ func TestMappedSegmentCutWhileRead(t *testing.T) {
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	s := &lineScan{m: newMatcher(&Filter{}), fn: func([]byte, *lineFields, *Record) error { return nil }, name: path}
+	s := &lineScan{m: newMatcher(&Filter{}), fn: func([]byte, *lineFields, *audit.Record) error { return nil }, name: path}
 	err = s.mapped(context.Background(), data)
 	if err == nil || !strings.Contains(err.Error(), "changed while it was read") {
 		t.Errorf("scan of a file cut under its mapping = %v, want an error", err)

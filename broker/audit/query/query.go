@@ -1,4 +1,4 @@
-package audit
+package query
 
 import (
 	"bufio"
@@ -11,10 +11,11 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/toolwarden/toolwarden/broker/audit"
 	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
-// Filter selects records for [Query], [ComputeStats] and [Follow]. Each
+// Filter selects records for [Records], [Summarize] and [Follow]. Each
 // set field must match; the zero Filter matches every record. Strings
 // match exactly.
 type Filter struct {
@@ -24,13 +25,13 @@ type Filter struct {
 	Tenant   string
 	Subject  string
 	Tool     string
-	Decision string // DecisionAllow or DecisionDeny
+	Decision string // audit.DecisionAllow or audit.DecisionDeny
 	Reason   string // reason code, e.g. denied.role
 	Session  string
 }
 
 // Match reports whether r passes f.
-func (f *Filter) Match(r *Record) bool {
+func (f *Filter) Match(r *audit.Record) bool {
 	switch {
 	case r.Seq <= f.AfterSeq,
 		!f.Since.IsZero() && r.Time.Before(f.Since),
@@ -46,8 +47,8 @@ func (f *Filter) Match(r *Record) bool {
 	return true
 }
 
-// Query calls fn with every record of the log at path that matches f, in
-// chain order across its files (see [Segments]). It stops at the first
+// Records calls fn with every record of the log at path that matches f, in
+// chain order across its files (see [audit.Segments]). It stops at the first
 // error from fn and returns it, and at the end of ctx.
 //
 // Query reads; it does not verify (see [VerifyLog]). It reads each line
@@ -61,11 +62,11 @@ func (f *Filter) Match(r *Record) bool {
 //
 // A line edited into a non-canonical form (keys re-cased or reordered)
 // may be missed by the fast field scan; [VerifyLog] reports such lines.
-func Query(ctx context.Context, path string, f Filter, fn func(*Record) error) error {
-	return scanLog(ctx, path, newMatcher(&f), func(line []byte, _ *lineFields, rec *Record) error {
+func Records(ctx context.Context, path string, f Filter, fn func(*audit.Record) error) error {
+	return scanLog(ctx, path, newMatcher(&f), func(line []byte, _ *lineFields, rec *audit.Record) error {
 		if rec == nil {
 			var err error
-			if rec, err = decodeLine(line); err != nil {
+			if rec, err = audit.ParseLine(line); err != nil {
 				return &malformedError{err}
 			}
 		}
@@ -94,8 +95,8 @@ type lineFields struct {
 // that matches m: with the fields the scan read (rec nil), or with the
 // decoded record when the line had to be decoded (fn must then check the
 // filter itself). fn must not keep line.
-func scanLog(ctx context.Context, path string, m *matcher, fn func(line []byte, lf *lineFields, rec *Record) error) error {
-	files, err := Segments(path)
+func scanLog(ctx context.Context, path string, m *matcher, fn func(line []byte, lf *lineFields, rec *audit.Record) error) error {
+	files, err := audit.Segments(path)
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ var errNoMap = errors.New("memory mapping unavailable")
 // lineScan passes the lines of one file through a matcher to fn.
 type lineScan struct {
 	m    *matcher
-	fn   func([]byte, *lineFields, *Record) error
+	fn   func([]byte, *lineFields, *audit.Record) error
 	name string
 	n    int        // lines seen
 	lf   lineFields // reused: fn may use it only during its call
@@ -132,9 +133,9 @@ func (s *lineScan) line(line []byte) error {
 		}
 		return lineErr(s.name, s.n, s.fn(line, &s.lf, nil))
 	}
-	rec, err := decodeLine(line)
+	rec, err := audit.ParseLine(line)
 	if err != nil {
-		return &VerifyError{File: s.name, Line: s.n, Kind: KindMalformed, Msg: "not a record: " + err.Error()}
+		return &audit.VerifyError{File: s.name, Line: s.n, Kind: audit.KindMalformed, Msg: "not a record: " + err.Error()}
 	}
 	return lineErr(s.name, s.n, s.fn(line, nil, rec))
 }
@@ -142,7 +143,7 @@ func (s *lineScan) line(line []byte) error {
 // scanFile scans one file of the log; last says it is the active file,
 // whose torn last line is skipped. A rotated segment, immutable once
 // written, is memory-mapped where possible, which spares copying it.
-func scanFile(ctx context.Context, name string, last bool, m *matcher, fn func([]byte, *lineFields, *Record) error) error {
+func scanFile(ctx context.Context, name string, last bool, m *matcher, fn func([]byte, *lineFields, *audit.Record) error) error {
 	file, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("read audit log: %w", err)
@@ -159,7 +160,7 @@ func scanFile(ctx context.Context, name string, last bool, m *matcher, fn func([
 	}
 	torn := false
 	sc := bufio.NewScanner(file)
-	sc.Buffer(make([]byte, scanChunk), MaxLineBytes+1)
+	sc.Buffer(make([]byte, scanChunk), audit.MaxLineBytes+1)
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
 			return i + 1, data[:i], nil
@@ -180,12 +181,12 @@ func scanFile(ctx context.Context, name string, last bool, m *matcher, fn func([
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return &VerifyError{File: name, Line: s.n + 1, Kind: KindMalformed, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+			return &audit.VerifyError{File: name, Line: s.n + 1, Kind: audit.KindMalformed, Msg: fmt.Sprintf("line longer than %d bytes", audit.MaxLineBytes)}
 		}
 		return fmt.Errorf("read audit log %s: %w", name, err)
 	}
 	if torn && !last {
-		return &VerifyError{File: name, Line: s.n + 1, Kind: KindEdited, Msg: "rotated segment ends mid-line"}
+		return &audit.VerifyError{File: name, Line: s.n + 1, Kind: audit.KindEdited, Msg: "rotated segment ends mid-line"}
 	}
 	return nil
 }
@@ -206,9 +207,9 @@ func (s *lineScan) mapped(ctx context.Context, data []byte) (err error) {
 		i := bytes.IndexByte(data, '\n')
 		switch {
 		case i < 0:
-			return &VerifyError{File: s.name, Line: s.n + 1, Kind: KindEdited, Msg: "rotated segment ends mid-line"}
-		case i > MaxLineBytes:
-			return &VerifyError{File: s.name, Line: s.n + 1, Kind: KindMalformed, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+			return &audit.VerifyError{File: s.name, Line: s.n + 1, Kind: audit.KindEdited, Msg: "rotated segment ends mid-line"}
+		case i > audit.MaxLineBytes:
+			return &audit.VerifyError{File: s.name, Line: s.n + 1, Kind: audit.KindMalformed, Msg: fmt.Sprintf("line longer than %d bytes", audit.MaxLineBytes)}
 		}
 		if err := s.line(data[:i:i]); err != nil {
 			return err
@@ -228,13 +229,13 @@ func (e *malformedError) Error() string { return "not a record: " + e.err.Error(
 // caller's own) and nil pass unchanged.
 func lineErr(name string, n int, err error) error {
 	if me, ok := err.(*malformedError); ok {
-		return &VerifyError{File: name, Line: n, Kind: KindMalformed, Msg: me.Error()}
+		return &audit.VerifyError{File: name, Line: n, Kind: audit.KindMalformed, Msg: me.Error()}
 	}
 	return err
 }
 
 // Keys the field scan looks for. The canonical encoding writes fields in
-// [Record] order, so every field before "arguments" is a string, a string
+// [audit.Record] order, so every field before "arguments" is a string, a string
 // array or seq, and no raw `"` occurs inside a string (encoding/json
 // writes it as \"): the first `,"tool":"` is the tool key, and the first
 // `,"arguments":` after it is the arguments key, whose value is skipped
