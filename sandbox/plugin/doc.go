@@ -11,7 +11,7 @@
 //     subtype "toolwarden-json". Invoke takes the argument object and
 //     returns the tool ABI v1 envelope ({"result": V} or {"error": MSG}).
 //     tools/sdk/plugin is the plugin side.
-//   - The isolated launch (internal/launch), through go-plugin's
+//   - The isolated launch (sandbox/confine), through go-plugin's
 //     RunnerFunc: the broker re-executes itself ([MaybeLaunch]) in new
 //     network (loopback only), mount, PID, IPC, UTS and cgroup namespaces;
 //     the launcher pivots into a minimal read-only root (system libraries,

@@ -1,6 +1,6 @@
 package plugin
 
-import "github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
+import "github.com/toolwarden/toolwarden/sandbox/confine"
 
 // MaybeLaunch turns the process into a plugin launcher when the runner
 // started it as one, and returns at once otherwise. A launcher never
@@ -15,12 +15,12 @@ import "github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
 // launcher, so a binary that never calls MaybeLaunch cannot launch plugins
 // (every start fails with a clear error).
 //
-// The launch package's init already does this, before the program's heavier
-// packages initialize (see the internal launch package); MaybeLaunch is the
+// Package confine's init already does this, before the program's heavier
+// packages initialize (see package confine); MaybeLaunch is the
 // explicit, documented entry and a no-op in a process init turned into a
 // launcher (it never got this far).
 func MaybeLaunch() {
-	if launch.IsLauncher() {
-		launch.Main()
+	if confine.IsLauncher() {
+		confine.Main()
 	}
 }

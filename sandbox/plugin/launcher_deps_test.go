@@ -6,6 +6,6 @@ package plugin
 // initialization (about 10 ms: the mcp-go server's schema compiler builds
 // its metaschemas) a broker's launcher would pay if it ran after package
 // initialization, so BenchmarkColdStartIsolated measures a launch as it
-// costs in the broker, and shows that the launch package's init runs the
+// costs in the broker, and shows that package confine's init runs the
 // launcher before it.
 import _ "github.com/mark3labs/mcp-go/server"

@@ -27,7 +27,7 @@ import (
 
 	"github.com/toolwarden/toolwarden/manifests/strictjson"
 	"github.com/toolwarden/toolwarden/sandbox"
-	"github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
+	"github.com/toolwarden/toolwarden/sandbox/confine"
 )
 
 // egressSocketName is the proxy's socket in the go-plugin socket directory.
@@ -51,7 +51,7 @@ var (
 type procSettings struct {
 	tenant      string
 	env         []string // KEY=VALUE, sorted
-	mounts      []launch.Mount
+	mounts      []confine.Mount
 	memoryBytes int64
 }
 
@@ -146,7 +146,7 @@ func startProc(ctx context.Context, prog *Program, s procSettings) (_ *proc, err
 
 // startError codes a failed start.
 func (p *proc) startError(ctx context.Context, err error) error {
-	if le, ok := errors.AsType[*launch.Error](err); ok {
+	if le, ok := errors.AsType[*confine.Error](err); ok {
 		return &sandbox.Error{Code: sandbox.CodeLoad, Public: fmt.Sprintf("tool %q: the plugin sandbox could not be set up", p.prog.tool), Err: le}
 	}
 	if ctx.Err() != nil {
@@ -192,13 +192,13 @@ func (p *proc) launcher(cmd *exec.Cmd, socketDir, root string) (runner.Runner, e
 	for _, kv := range cmd.Env {
 		k, _, _ := strings.Cut(kv, "=")
 		if k == goplugin.EnvUnixSocketDir {
-			kv = k + "=" + launch.SocketDir
+			kv = k + "=" + confine.SocketDir
 		}
 		env = append(env, kv)
 	}
-	env = append(env, egressSocketEnv+"="+launch.SocketDir+"/"+egressSocketName)
+	env = append(env, egressSocketEnv+"="+confine.SocketDir+"/"+egressSocketName)
 	env = append(env, p.settings.env...)
-	spec := launch.Spec{
+	spec := confine.Spec{
 		Argv0:           p.prog.bin.argv0(),
 		Env:             env,
 		Root:            root,
@@ -211,7 +211,7 @@ func (p *proc) launcher(cmd *exec.Cmd, socketDir, root string) (runner.Runner, e
 		GID:             p.uid,
 		Hostname:        "toolwarden-plugin",
 		RequireLandlock: !r.cfg.AllowWithoutLandlock,
-		Rlimits: launch.Rlimits{
+		Rlimits: confine.Rlimits{
 			AddressSpaceBytes: p.settings.memoryBytes + r.cfg.AddressSpaceSlackBytes,
 			DataBytes:         p.settings.memoryBytes,
 			CPUSeconds:        int64(math.Ceil(r.cfg.CPUTimePerProc.Seconds())),
@@ -220,7 +220,7 @@ func (p *proc) launcher(cmd *exec.Cmd, socketDir, root string) (runner.Runner, e
 			FileBytes:         r.cfg.MaxFileBytes,
 		},
 	}
-	lp, err := launch.Command(spec, p.prog.bin.exe)
+	lp, err := confine.Command(spec, p.prog.bin.exe)
 	if err != nil {
 		return nil, err
 	}
@@ -511,7 +511,7 @@ func (w *watchdog) close() {
 // launched is the go-plugin runner of one isolated launch.
 type launched struct {
 	tool      string
-	lp        *launch.Process
+	lp        *confine.Process
 	exe       *os.File
 	socketDir string
 	uid       int
@@ -574,7 +574,7 @@ func (l *launched) ID() string {
 // that very socket: the plugin cannot point the broker at another socket,
 // by name or by a symbolic link swapped in later.
 func (l *launched) PluginToHost(network, addr string) (string, string, error) {
-	if network != "unix" || filepath.Dir(addr) != launch.SocketDir {
+	if network != "unix" || filepath.Dir(addr) != confine.SocketDir {
 		return "", "", fmt.Errorf("plugin: the plugin announced %s %q, outside its socket directory", network, addr)
 	}
 	name := filepath.Base(addr)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/sandbox"
-	"github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
+	"github.com/toolwarden/toolwarden/sandbox/confine"
 )
 
 // Program is a verified plugin binary and its pools of warm processes,
@@ -139,10 +139,10 @@ func (p *Program) settingsOf(inv sandbox.Invocation) (procSettings, string, erro
 			return s, "", fmt.Errorf("Invocation.Mounts entry %q → %q is not a pair of clean absolute paths", m.Host, m.Guest)
 		}
 		if m.Guest == "/" || m.Guest == "/tmp" || strings.HasPrefix(m.Guest, "/tmp/") || m.Guest == "/dev" || strings.HasPrefix(m.Guest, "/dev/") ||
-			m.Guest == launch.SocketDir || strings.HasPrefix(m.Guest, launch.SocketDir+"/") {
+			m.Guest == confine.SocketDir || strings.HasPrefix(m.Guest, confine.SocketDir+"/") {
 			return s, "", fmt.Errorf("Invocation.Mounts guest path %q is reserved", m.Guest)
 		}
-		s.mounts = append(s.mounts, launch.Mount{Host: m.Host, Guest: m.Guest})
+		s.mounts = append(s.mounts, confine.Mount{Host: m.Host, Guest: m.Guest})
 	}
 	// The key: length-prefixed fields, so no two settings collide.
 	key := make([]byte, 0, 64)

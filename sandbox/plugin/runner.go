@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/confine"
 	"github.com/toolwarden/toolwarden/sandbox/egress"
-	"github.com/toolwarden/toolwarden/sandbox/plugin/internal/launch"
 )
 
 // Defaults for the zero fields of [Config].
@@ -171,7 +171,7 @@ func New(cfg Config) (*Runner, error) {
 	if err := Available(cfg.AllowWithoutLandlock); err != nil {
 		return nil, err
 	}
-	if _, err := launch.Filter(); err != nil {
+	if _, err := confine.Filter(); err != nil {
 		return nil, fmt.Errorf("plugin: %w", err)
 	}
 	logger := cfg.Logger
@@ -206,14 +206,14 @@ func Available(allowWithout bool) error {
 	if os.Geteuid() != 0 {
 		return errors.New("plugin: isolated plugins need the broker to run as root (namespaces, mounts and uid changes)")
 	}
-	if launch.ABI() < 1 && !allowWithout {
+	if confine.ABI() < 1 && !allowWithout {
 		return errors.New("plugin: landlock is unavailable on this kernel; set Config.AllowWithoutLandlock to run plugins without it")
 	}
 	return nil
 }
 
 // LandlockABI returns the kernel's landlock ABI version, 0 if unavailable.
-func LandlockABI() int { return launch.ABI() }
+func LandlockABI() int { return confine.ABI() }
 
 func (c *Config) setDefaults() error {
 	neg := func(name string, v int64) error {

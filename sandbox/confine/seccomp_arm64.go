@@ -1,13 +1,14 @@
-package launch
+package confine
 
 import "golang.org/x/sys/unix"
 
 const (
-	auditArch = unix.AUDIT_ARCH_X86_64
-	x32Bit    = 0x40000000 // __X32_SYSCALL_BIT
+	auditArch = unix.AUDIT_ARCH_AARCH64
+	x32Bit    = 0
 )
 
-// denied lists the syscalls that fail with EPERM on amd64.
+// denied lists the syscalls that fail with EPERM on arm64 (which has no
+// fork, vfork, iopl or ioperm).
 var denied = []int{
 	unix.SYS_PTRACE, unix.SYS_PROCESS_VM_READV, unix.SYS_PROCESS_VM_WRITEV, unix.SYS_KCMP, unix.SYS_PIDFD_GETFD,
 	unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT, unix.SYS_CHROOT,
@@ -23,7 +24,5 @@ var denied = []int{
 	unix.SYS_OPEN_BY_HANDLE_AT, unix.SYS_NAME_TO_HANDLE_AT,
 	unix.SYS_SWAPON, unix.SYS_SWAPOFF, unix.SYS_ACCT, unix.SYS_QUOTACTL,
 	unix.SYS_SETTIMEOFDAY, unix.SYS_CLOCK_SETTIME, unix.SYS_CLOCK_ADJTIME, unix.SYS_ADJTIMEX,
-	unix.SYS_SYSLOG, unix.SYS_VHANGUP, unix.SYS_IOPL, unix.SYS_IOPERM, unix.SYS_USELIB,
-	unix.SYS_LOOKUP_DCOOKIE, unix.SYS_PERSONALITY,
-	unix.SYS_FORK, unix.SYS_VFORK,
+	unix.SYS_SYSLOG, unix.SYS_VHANGUP, unix.SYS_LOOKUP_DCOOKIE, unix.SYS_PERSONALITY,
 }

@@ -1,4 +1,4 @@
-package launch
+package confine
 
 import (
 	"context"
@@ -112,10 +112,10 @@ func Command(spec Spec, binary *os.File) (*Process, error) {
 	}
 	data, err := json.Marshal(spec)
 	if err != nil {
-		return nil, fmt.Errorf("launch: encode spec: %w", err)
+		return nil, fmt.Errorf("confine: encode spec: %w", err)
 	}
 	if len(data) > maxSpecBytes {
-		return nil, fmt.Errorf("launch: spec is %d bytes, more than %d", len(data), maxSpecBytes)
+		return nil, fmt.Errorf("confine: spec is %d bytes, more than %d", len(data), maxSpecBytes)
 	}
 	cmd := &exec.Cmd{
 		// /proc/self/exe is the running broker image, even if its file
@@ -135,34 +135,34 @@ func Command(spec Spec, binary *os.File) (*Process, error) {
 func (s *Spec) validate() error {
 	switch {
 	case s.Argv0 == "" || strings.ContainsRune(s.Argv0, 0):
-		return errors.New("launch: Spec.Argv0 is empty or has a NUL")
+		return errors.New("confine: Spec.Argv0 is empty or has a NUL")
 	case !abs(s.Root):
-		return errors.New("launch: Spec.Root is not an absolute path")
+		return errors.New("confine: Spec.Root is not an absolute path")
 	case !abs(s.SocketDir):
-		return errors.New("launch: Spec.SocketDir is not an absolute path")
+		return errors.New("confine: Spec.SocketDir is not an absolute path")
 	case s.UID <= 0 || s.GID <= 0:
-		return errors.New("launch: Spec.UID and Spec.GID must be unprivileged (positive)")
+		return errors.New("confine: Spec.UID and Spec.GID must be unprivileged (positive)")
 	case s.TmpBytes <= 0:
-		return errors.New("launch: Spec.TmpBytes must be positive")
+		return errors.New("confine: Spec.TmpBytes must be positive")
 	}
 	r := s.Rlimits
 	if r.AddressSpaceBytes <= 0 || r.DataBytes <= 0 || r.CPUSeconds <= 0 || r.Processes <= 0 || r.OpenFiles <= 0 || r.FileBytes <= 0 {
-		return errors.New("launch: every Spec.Rlimits value must be positive")
+		return errors.New("confine: every Spec.Rlimits value must be positive")
 	}
 	for _, e := range s.Env {
 		if !strings.Contains(e, "=") || strings.ContainsRune(e, 0) {
-			return fmt.Errorf("launch: Spec.Env entry %q is not KEY=VALUE", strings.SplitN(e, "=", 2)[0])
+			return fmt.Errorf("confine: Spec.Env entry %q is not KEY=VALUE", strings.SplitN(e, "=", 2)[0])
 		}
 	}
 	for _, p := range append(append([]string(nil), s.Libraries...), s.Loaders...) {
 		if !abs(p) {
-			return fmt.Errorf("launch: Spec.Libraries or Spec.Loaders entry %q is not absolute", p)
+			return fmt.Errorf("confine: Spec.Libraries or Spec.Loaders entry %q is not absolute", p)
 		}
 	}
 	for _, m := range s.Mounts {
 		if !abs(m.Host) || !abs(m.Guest) || m.Guest == "/" || m.Guest == "/tmp" || strings.HasPrefix(m.Guest, "/tmp/") ||
 			m.Guest == SocketDir || strings.HasPrefix(m.Guest, SocketDir+"/") || strings.HasPrefix(m.Guest, "/dev/") || m.Guest == "/dev" {
-			return fmt.Errorf("launch: Spec.Mounts entry %q → %q is not allowed", m.Host, m.Guest)
+			return fmt.Errorf("confine: Spec.Mounts entry %q → %q is not allowed", m.Host, m.Guest)
 		}
 	}
 	return nil
@@ -187,13 +187,13 @@ func abs(p string) bool {
 func (p *Process) Start(ctx context.Context, binary *os.File) error {
 	specR, specW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("launch: spec pipe: %w", err)
+		return fmt.Errorf("confine: spec pipe: %w", err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		specR.Close()
 		specW.Close()
-		return fmt.Errorf("launch: error pipe: %w", err)
+		return fmt.Errorf("confine: error pipe: %w", err)
 	}
 	defer errR.Close()
 	p.Cmd.ExtraFiles = []*os.File{specR, binary, errW}
@@ -203,7 +203,7 @@ func (p *Process) Start(ctx context.Context, binary *os.File) error {
 		specR.Close()
 		specW.Close()
 		errW.Close()
-		return errors.New("launch: killed before it started")
+		return errors.New("confine: killed before it started")
 	}
 	err = p.Cmd.Start()
 	p.proc = p.Cmd.Process
@@ -212,7 +212,7 @@ func (p *Process) Start(ctx context.Context, binary *os.File) error {
 	errW.Close()
 	if err != nil {
 		specW.Close()
-		return fmt.Errorf("launch: start launcher: %w", err)
+		return fmt.Errorf("confine: start launcher: %w", err)
 	}
 	wrote := make(chan error, 1)
 	go func() {
@@ -236,7 +236,7 @@ func (p *Process) Start(ctx context.Context, binary *os.File) error {
 		p.Kill()
 		<-read
 		<-wrote
-		return fmt.Errorf("launch: %w", ctx.Err())
+		return fmt.Errorf("confine: %w", ctx.Err())
 	}
 }
 
@@ -266,4 +266,4 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string { return "launch: " + e.Message }
+func (e *Error) Error() string { return "confine: " + e.Message }

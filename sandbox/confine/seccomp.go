@@ -1,4 +1,4 @@
-package launch
+package confine
 
 import (
 	"errors"

@@ -1,5 +1,6 @@
-// Package launch is the isolated launcher of plugin processes, private to
-// sandbox/plugin. The broker re-executes itself (/proc/self/exe) with
+// Package confine starts a program confined: the isolated launcher shared
+// by every runtime that runs native processes (sandbox/plugin today, and
+// wrapped MCP servers next). The broker re-executes itself (/proc/self/exe) with
 // argv[1] == [Marker] in fresh network, mount, PID, IPC, UTS and cgroup
 // namespaces; [Main], run by that process, reads a JSON [Spec] from an
 // inherited pipe, confines itself and execs the plugin binary from a
@@ -34,7 +35,7 @@
 //
 // # What it does not do
 //
-// It does not decide limits, uids or paths (sandbox/plugin does), does not
+// It does not decide limits, uids or paths (its caller does), does not
 // supervise the plugin once it runs, and supports linux/amd64 and
 // linux/arm64 only (the seccomp filter names syscalls by number).
-package launch
+package confine
