@@ -4,45 +4,71 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const mod = "github.com/toolwarden/toolwarden"
 
-// rule forbids packages matching from (a prefix of the import path relative
-// to the module, "" for the root) to depend on any path with a forbidden
-// prefix, for the reason given.
+// rule says what one package may depend on, directly or through others:
+// exactly the packages of this module in ours (by path relative to the
+// module), and, outside the standard library, only paths with one of the
+// prefixes in third. why is the reason, shown when the rule is broken.
 type rule struct {
-	from   string
-	forbid map[string]string // import path prefix → reason
+	ours  []string
+	third []string
+	why   string
 }
 
+// Third-party sets used by several rules.
 var (
-	runtimes = map[string]string{
-		"github.com/tetratelabs/wazero":  "runtimes reach the broker as sandbox.Runner",
-		"github.com/hashicorp/go-plugin": "runtimes reach the broker as sandbox.Runner",
-		mod + "/sandbox/wasm":            "runtimes reach the broker as sandbox.Runner",
-		mod + "/sandbox/plugin":          "runtimes reach the broker as sandbox.Runner",
-		mod + "/cmd":                     "nothing imports cmd",
-		"github.com/mark3labs/mcp-go":    "only broker/mcpserver speaks MCP",
-	}
-	ours = map[string]string{mod + "/": "this package is a leaf: it imports none of ours"}
+	yamlAndSchema = []string{"github.com/goccy/go-yaml", "github.com/xeipuuv/"}
+	goPlugin      = []string{"github.com/hashicorp/", "google.golang.org/", "github.com/golang/protobuf", "github.com/fatih/color",
+		"github.com/mattn/", "github.com/oklog/run", "golang.org/x/net", "golang.org/x/sys", "golang.org/x/text"}
 )
 
-var rules = []rule{
-	{"manifests", map[string]string{mod + "/broker": "manifests is a leaf", mod + "/sandbox": "manifests is a leaf", mod + "/cmd": "manifests is a leaf", mod + "/tools": "manifests is a leaf"}},
-	{"sandbox", ours},
-	{"sandbox/egress", map[string]string{mod + "/broker": "egress is shared by runtimes, below the broker", mod + "/manifests": "egress takes patterns, not manifests", mod + "/sandbox/wasm": "egress is below the runtimes", mod + "/sandbox/plugin": "egress is below the runtimes"}},
-	{"sandbox/wasm", map[string]string{mod + "/broker": "runtimes do not know the broker", mod + "/manifests": "runtimes take a sandbox.Spec, not manifests", "github.com/hashicorp/go-plugin": "one runtime per package"}},
-	{"sandbox/plugin", map[string]string{mod + "/broker": "runtimes do not know the broker", mod + "/manifests": "runtimes take a sandbox.Spec, not manifests", "github.com/tetratelabs/wazero": "one runtime per package"}},
-	{"broker", runtimes},
-	{"broker/policy", map[string]string{mod + "/broker": "policy is below the broker", mod + "/sandbox": "policy decides, it does not run"}},
-	{"broker/audit", ours},
-	{"broker/auth", map[string]string{mod + "/broker/audit": "auth only authenticates", mod + "/broker/policy": "auth only authenticates", mod + "/sandbox": "auth only authenticates", mod + "/manifests": "auth only authenticates"}},
-	{"tools/sdk", ours},
-	{"manifests/strictjson", ours},
+// rules is the whole dependency structure below cmd/: every package of the
+// module but cmd/... and examples/... must have a rule, and every rule
+// lists everything of ours the package may reach. One-way arrows:
+// manifests and sandbox at the bottom, the broker above them, the MCP
+// front door above the broker, runtimes beside it; nothing imports cmd.
+var rules = map[string]rule{
+	"":                     {why: "the module root holds only repository tests"},
+	"manifests/strictjson": {why: "the one strict reader of untrusted JSON: the bottom of everything, standard library only"},
+	"manifests":            {ours: []string{"manifests/strictjson"}, third: yamlAndSchema, why: "manifests is a leaf: it reads files, it knows no runtime or broker"},
+
+	"sandbox":             {ours: []string{"sandbox/abi", "manifests/strictjson"}, why: "the runner contract is a leaf: standard library and the tool ABI only"},
+	"sandbox/abi":         {ours: []string{"manifests/strictjson"}, why: "the tool ABI is shared with tools: standard library only, so it builds for wasip1"},
+	"sandbox/sandboxtest": {ours: []string{"sandbox", "sandbox/abi", "manifests/strictjson"}, why: "the fake runner knows only the contract"},
+	"sandbox/egress":      {ours: []string{"sandbox", "sandbox/abi", "manifests/strictjson"}, third: []string{"golang.org/x/net", "golang.org/x/text"}, why: "egress is below the runtimes; x/net for IDNA host names"},
+	"sandbox/confine":     {third: []string{"golang.org/x/sys/unix"}, why: "the launcher runs from its package init before the broker's heavy packages: standard library and x/sys/unix only"},
+	"sandbox/plugin/wire": {third: goPlugin, why: "the plugin protocol is shared by the broker and the tool SDK: go-plugin and gRPC only"},
+	"sandbox/wasm": {ours: []string{"sandbox", "sandbox/abi", "sandbox/egress", "manifests/strictjson"},
+		third: []string{"github.com/tetratelabs/wazero", "golang.org/x/net", "golang.org/x/text", "golang.org/x/sys"}, why: "a runtime takes a sandbox.Spec, not manifests, and knows no broker; one runtime per package"},
+	"sandbox/plugin": {ours: []string{"sandbox", "sandbox/abi", "sandbox/egress", "sandbox/confine", "sandbox/plugin/wire", "manifests/strictjson"},
+		third: goPlugin, why: "a runtime takes a sandbox.Spec, not manifests, and knows no broker; one runtime per package"},
+
+	"broker/audit":           {ours: []string{"manifests/strictjson"}, why: "the chain knows records, not the broker"},
+	"broker/audit/redact":    {ours: []string{"broker/audit", "manifests/strictjson"}, why: "redaction works on records"},
+	"broker/audit/query":     {ours: []string{"broker/audit", "manifests/strictjson"}, why: "readers read records"},
+	"broker/audit/audittest": {ours: []string{"broker/audit", "manifests/strictjson"}, why: "test helpers for the audit packages"},
+	"broker/auth":            {ours: []string{"manifests/strictjson"}, third: []string{"github.com/go-jose/"}, why: "auth only authenticates"},
+	"broker/policy":          {ours: []string{"manifests", "manifests/strictjson"}, third: yamlAndSchema, why: "policy decides on manifests; it does not run anything"},
+	"broker": {ours: []string{"broker/audit", "broker/audit/redact", "broker/auth", "broker/policy", "manifests", "manifests/strictjson", "sandbox", "sandbox/abi"},
+		third: append([]string{"github.com/go-jose/"}, yamlAndSchema...), why: "the broker is transport-free and never names a runtime: runtimes reach it as sandbox.Runner, MCP stays in mcpserver"},
+	"broker/mcpserver": {ours: []string{"broker", "broker/audit", "broker/audit/redact", "broker/auth", "broker/policy", "manifests", "manifests/strictjson", "sandbox", "sandbox/abi"},
+		third: append([]string{"github.com/mark3labs/mcp-go", "github.com/go-jose/", "github.com/google/", "github.com/santhosh-tekuri/", "github.com/spf13/cast",
+			"github.com/yosida95/", "golang.org/x/text"}, yamlAndSchema...), why: "the MCP front door is the only user of mcp-go, above the broker and beside the runtimes"},
+
+	"tools/sdk":        {ours: []string{"sandbox/abi", "manifests/strictjson"}, why: "the tool SDK builds for wasip1: standard library and the tool ABI only"},
+	"tools/sdk/plugin": {ours: []string{"tools/sdk", "sandbox/abi", "sandbox/plugin/wire", "manifests/strictjson"}, third: goPlugin, why: "plugin tools speak the shared wire protocol"},
 }
+
+// free are the folders whose packages may depend on anything of ours:
+// the CLI, the benchmark runner, examples and the tools (which the
+// Makefile builds, each through tools/sdk).
+var free = []string{"cmd/", "examples/", "tools/echo", "tools/jq", "tools/httpfetch", "tools/fsread", "tools/sqlitequery"}
 
 type pkg struct {
 	ImportPath string
@@ -66,30 +92,37 @@ func TestDependencyDirection(t *testing.T) {
 		}
 		pkgs = append(pkgs, p)
 	}
-	if len(pkgs) == 0 {
-		t.Fatal("go list returned no packages")
+	if len(pkgs) < 20 {
+		t.Fatalf("go list returned %d packages", len(pkgs))
 	}
+	seen := map[string]bool{}
 	for _, p := range pkgs {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, mod), "/")
-		for _, r := range rules {
-			// broker's rule covers broker/... except mcpserver, which is the MCP front door.
-			if !(rel == r.from || strings.HasPrefix(rel, r.from+"/")) {
-				continue
-			}
-			for _, d := range p.Deps {
-				for prefix, why := range r.forbid {
-					if !strings.HasPrefix(d, prefix) || strings.HasPrefix(d, mod+"/"+r.from) {
-						continue
-					}
-					if rel == "broker/mcpserver" && prefix == "github.com/mark3labs/mcp-go" {
-						continue
-					}
-					if d == mod+"/manifests/strictjson" {
-						continue // the one JSON scanner for untrusted input, itself a leaf (see its rule)
-					}
-					t.Errorf("%s imports %s: %s", p.ImportPath, d, why)
+		seen[rel] = true
+		if slices.ContainsFunc(free, func(f string) bool { return strings.HasPrefix(rel, f) }) {
+			continue
+		}
+		r, ok := rules[rel]
+		if !ok {
+			t.Errorf("package %s has no rule in deps_test.go: say what it may depend on, and why", p.ImportPath)
+			continue
+		}
+		for _, d := range p.Deps {
+			switch {
+			case strings.HasPrefix(d, mod+"/"):
+				if dr := strings.TrimPrefix(d, mod+"/"); !slices.Contains(r.ours, dr) {
+					t.Errorf("%s depends on %s: %s", p.ImportPath, d, r.why)
 				}
+			case !strings.Contains(strings.Split(d, "/")[0], "."):
+				// the standard library
+			case !slices.ContainsFunc(r.third, func(prefix string) bool { return strings.HasPrefix(d, prefix) }):
+				t.Errorf("%s depends on %s: %s", p.ImportPath, d, r.why)
 			}
+		}
+	}
+	for rel := range rules {
+		if !seen[rel] {
+			t.Errorf("deps_test.go has a rule for %q, which is no package", rel)
 		}
 	}
 }

@@ -3,25 +3,31 @@ package broker
 import (
 	"errors"
 	"strings"
+
+	"github.com/toolwarden/toolwarden/broker/audit"
+	"github.com/toolwarden/toolwarden/broker/auth"
+	"github.com/toolwarden/toolwarden/broker/policy"
 )
 
-// Reason codes the broker itself assigns. Runtimes add their own
-// (sandbox.timeout, output.too_large, tool.error, …); every code reaches the
-// client through broker/mcpserver and the audit log unchanged.
+// Reason codes of the broker's stages. Those another package owns are
+// that package's constants under the broker's names; runtimes add their
+// own (sandbox.timeout, output.too_large, tool.error, ...). Every code
+// reaches the client through broker/mcpserver and the audit log
+// unchanged; mcpserver.Reasons is the table of them all.
 const (
-	CodeUnknownTool      = "denied.unknown_tool"    // no such tool (clients see the same reply as denied.role)
-	CodeDeniedRole       = "denied.role"            // no role of the caller grants the tool
-	CodeDeniedArgs       = "denied.arguments"       // arguments outside the role's constraints
-	CodeInvalidArgs      = "invalid.arguments"      // arguments malformed or against the tool's schema
-	CodeArgsTooLarge     = "invalid.arguments_size" // arguments larger than Config.MaxArgumentBytes
-	CodeRateLimited      = "limit.rate"             // the grant's rate was exhausted
-	CodeConcurrency      = "limit.concurrency"      // too many calls in flight for the tenant
-	CodeKillSwitch       = "denied.kill_switch"     // the tool or tenant is switched off
-	CodeApprovalRequired = "denied.approval"        // a high-risk tool needs an approval
-	CodeAuditUnavailable = "audit.unavailable"      // the audit log cannot be written: fail closed
-	CodeUnauthenticated  = "auth.invalid"           // recorded for calls refused before a principal existed
-	CodeInternal         = "internal"               // anything without a code
-	CodeOutputSchema     = "output.invalid"         // reserved for output schema checks
+	CodeUnknownTool      = policy.CodeUnknownTool  // no such tool (clients see the same reply as denied.role)
+	CodeDeniedRole       = policy.CodeDeniedRole   // no role of the caller grants the tool
+	CodeDeniedArgs       = policy.CodeDeniedArgs   // arguments outside the role's constraints
+	CodeInvalidArgs      = policy.CodeInvalidArgs  // arguments malformed or against the tool's schema
+	CodeArgsTooLarge     = policy.CodeArgsTooLarge // arguments larger than the policy's cap
+	CodeAuditUnavailable = audit.CodeUnavailable   // the audit log cannot be written: fail closed
+	CodeUnauthenticated  = auth.CodeInvalid        // recorded for calls refused before a principal existed
+
+	CodeRateLimited      = "limit.rate"         // the grant's rate was exhausted
+	CodeConcurrency      = "limit.concurrency"  // too many calls in flight for the tenant
+	CodeKillSwitch       = "denied.kill_switch" // the tool or tenant is switched off
+	CodeApprovalRequired = "denied.approval"    // a high-risk tool needs an approval
+	CodeInternal         = "internal"           // anything without a code
 )
 
 // Error is a refusal or failure with a stable reason code.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 )
 
 // Runner prepares tool artifacts of one kind (WebAssembly modules, plugin
@@ -149,7 +151,7 @@ const (
 	CodeDigestMismatch = "sandbox.digest_mismatch" // the artifact's bytes do not match its pin
 	CodeLoad           = "sandbox.load"            // the artifact could not be read or compiled
 	CodeClosed         = "sandbox.closed"          // Run after Close
-	CodeEgressDenied   = "sandbox.egress_denied"   // a network or file access outside the grant
+	CodeEgressDenied   = abi.CodeEgressDenied      // a network or file access outside the grant
 	CodeCrashed        = "sandbox.crashed"         // the tool's process died during the call (plugin)
 )
 

@@ -7,6 +7,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,63 +18,46 @@ import (
 
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/sandbox"
-	"github.com/toolwarden/toolwarden/sandbox/egress"
 )
 
 // secretCause is an internal cause that must never reach a client.
 var secretCause = errors.New("open /var/lib/toolwarden/keys/secret.pem: permission denied")
 
-// codeReplies is the reply every reason code gets. "" means the JSON-RPC
-// tool-not-found error; anything else is the isError result text.
-var codeReplies = map[string]string{
-	broker.CodeUnknownTool:      "",
-	broker.CodeDeniedRole:       "",
-	broker.CodeDeniedArgs:       "denied.arguments: PUBLIC",
-	broker.CodeInvalidArgs:      "invalid.arguments: PUBLIC",
-	broker.CodeArgsTooLarge:     "invalid.arguments_size: PUBLIC",
-	broker.CodeRateLimited:      "limit.rate: PUBLIC",
-	broker.CodeConcurrency:      "limit.concurrency: PUBLIC",
-	broker.CodeKillSwitch:       "denied.kill_switch: PUBLIC",
-	broker.CodeApprovalRequired: "denied.approval: PUBLIC",
-	broker.CodeAuditUnavailable: "audit.unavailable: audit unavailable",
-	broker.CodeUnauthenticated:  "auth.invalid: PUBLIC",
-	broker.CodeInternal:         "internal: internal error",
-	broker.CodeOutputSchema:     "output.invalid: PUBLIC",
-
-	sandbox.CodeTimeout:        "sandbox.timeout: PUBLIC",
-	sandbox.CodeMemory:         "sandbox.memory: PUBLIC",
-	sandbox.CodeTrap:           "sandbox.trap: PUBLIC",
-	sandbox.CodeExit:           "sandbox.exit: PUBLIC",
-	sandbox.CodeBadOutput:      "sandbox.bad_output: PUBLIC",
-	sandbox.CodeOutputTooLarge: "output.too_large: PUBLIC",
-	sandbox.CodeToolError:      "tool.error: PUBLIC",
-	sandbox.CodeDigestMismatch: "sandbox.digest_mismatch: PUBLIC",
-	sandbox.CodeLoad:           "sandbox.load: PUBLIC",
-	sandbox.CodeClosed:         "sandbox.closed: PUBLIC",
-	sandbox.CodeEgressDenied:   "sandbox.egress_denied: PUBLIC",
-	sandbox.CodeCrashed:        "sandbox.crashed: PUBLIC",
-
-	egress.CodeDeniedHost:       "egress.denied_host: PUBLIC",
-	egress.CodeDeniedAddress:    "egress.denied_address: PUBLIC",
-	egress.CodeDeniedScheme:     "egress.denied_scheme: PUBLIC",
-	egress.CodeDeniedPort:       "egress.denied_port: PUBLIC",
-	egress.CodeUserinfo:         "egress.userinfo: PUBLIC",
-	egress.CodeInvalidRequest:   "egress.invalid_request: PUBLIC",
-	egress.CodeTooManyRequests:  "egress.too_many_requests: PUBLIC",
-	egress.CodeRequestTooLarge:  "egress.request_too_large: PUBLIC",
-	egress.CodeResponseTooLarge: "egress.response_too_large: PUBLIC",
-	egress.CodeRedirects:        "egress.redirects: PUBLIC",
-	egress.CodeTimeout:          "egress.timeout: PUBLIC",
-	egress.CodeDNS:              "egress.dns: PUBLIC",
-	egress.CodeConnect:          "egress.connect: PUBLIC",
-
+// codeReplies is the reply a tools/call refused with each reason code
+// gets, for the codes the broker or a runtime returns. "" means the
+// JSON-RPC tool-not-found error; anything else is the isError result
+// text. Codes of refusals before the broker (frame.*, protocol.*,
+// session.*) are JSON-RPC errors, tested with the transports.
+var codeReplies = func() map[string]string {
+	m := map[string]string{}
+	for _, r := range Reasons {
+		switch family(r.Code) {
+		case "frame", "protocol", "session":
+			continue
+		}
+		m[r.Code] = r.Code + ": PUBLIC"
+	}
+	m[broker.CodeUnknownTool] = ""
+	m[broker.CodeDeniedRole] = ""
+	m[broker.CodeAuditUnavailable] = "audit.unavailable: audit unavailable"
+	m[broker.CodeInternal] = "internal: internal error"
 	// Any other egress.* code, and codes this package has never heard of,
 	// pass through with their public message.
-	"egress.future_code": "egress.future_code: PUBLIC",
-	"approval.pending":   "approval.pending: PUBLIC",
+	m["egress.future_code"] = "egress.future_code: PUBLIC"
+	m["approval.pending"] = "approval.pending: PUBLIC"
+	return m
+}()
+
+// reasonShape is the form of every reason code: family.detail.
+var reasonShape = regexp.MustCompile(`^[a-z]+\.[a-z_]+$`)
+
+func family(code string) string {
+	f, _, _ := strings.Cut(code, ".")
+	return f
 }
 
-// declaredCodes reads the string values of the Code* constants in a Go file.
+// declaredCodes reads the string values of the Code* constants in a Go
+// file whose value is a string literal.
 func declaredCodes(t *testing.T, path string) []string {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
@@ -105,17 +91,53 @@ func declaredCodes(t *testing.T, path string) []string {
 	return codes
 }
 
-func TestEveryCodeHasAReply(t *testing.T) {
-	for _, path := range []string{"../errors.go", "../../sandbox/sandbox.go", "../../sandbox/egress/errors.go"} {
-		codes := declaredCodes(t, path)
-		if len(codes) == 0 {
-			t.Fatalf("no Code constants found in %s", path)
+// TestEveryCodeIsInTheTable walks the module's Go files: every reason
+// code a package declares must be in Reasons, so no refusal gets a code
+// that the table, README and the reply tests do not know. The strict JSON
+// reader's json.* codes describe a document, not a refusal, and the
+// manifest loader's are load errors; both are left out.
+func TestEveryCodeIsInTheTable(t *testing.T) {
+	inTable := map[string]bool{}
+	for _, r := range Reasons {
+		if inTable[r.Code] {
+			t.Errorf("code %q is in Reasons twice", r.Code)
 		}
-		for _, code := range codes {
-			if _, ok := codeReplies[code]; !ok {
-				t.Errorf("code %q (%s) has no row in codeReplies: decide its MCP reply", code, path)
+		if r.Meaning == "" {
+			t.Errorf("code %q has no meaning", r.Code)
+		}
+		inTable[r.Code] = true
+	}
+	n := 0
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "../.." && (d.Name() == "testdata" || d.Name() == "build" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		for _, code := range declaredCodes(t, path) {
+			if !reasonShape.MatchString(code) {
+				continue // a Code-named constant that is no reason code (CodecName)
+			}
+			n++
+			switch family(code) {
+			case "json", "manifest":
+				continue
+			}
+			if !inTable[code] {
+				t.Errorf("code %q (%s) is not in mcpserver.Reasons: add it, with its meaning", code, path)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 40 {
+		t.Fatalf("found only %d Code constants: is the walk looking at the module?", n)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 )
 
 // Defaults for the zero fields of [Config].
@@ -32,50 +33,17 @@ const (
 // maxResponseHeaderBytes bounds the response header block of every hop.
 const maxResponseHeaderBytes = 64 << 10
 
-// Request is one HTTP request a tool asks for. Its JSON form is the request
-// half of the egress ABI v1, which the wasm host function and the plugin
-// proxy marshal as is:
-//
-//	{"method": "POST", "url": "https://api.example.com/v1/x",
-//	 "headers": {"Content-Type": ["application/json"]}, "body": "<base64>"}
-//
-// Fields are matched by these exact names; "body" is base64, as
-// encoding/json writes []byte.
-type Request struct {
-	// Method is GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS; "" means
-	// GET. Anything else is [CodeInvalidRequest].
-	Method string `json:"method,omitempty"`
-	// URL is an absolute http or https URL, checked by [Check].
-	URL string `json:"url"`
-	// Headers are sent as given. Host, Content-Length, Transfer-Encoding,
-	// Connection, Keep-Alive, TE, Trailer, Upgrade, Expect and Proxy-*
-	// are refused ([CodeInvalidRequest]): the client sets framing itself.
-	// Authorization and Cookie are dropped when a redirect leaves the
-	// origin (scheme, host, port).
-	Headers map[string][]string `json:"headers,omitempty"`
-	// Body is the request body; it counts against Config.MaxRequestBytes.
-	Body []byte `json:"body,omitempty"`
-}
+// Request is one HTTP request a tool asks for: the request half of the
+// egress ABI v1 (see package sandbox/abi). A method other than GET, HEAD,
+// POST, PUT, PATCH, DELETE or OPTIONS, a URL [Check] refuses and framing or
+// proxy headers are [CodeInvalidRequest]; the body counts against
+// Config.MaxRequestBytes.
+type Request = abi.Request
 
-// Response is the reply to a [Request], after redirects. Its JSON form is
-// the response half of the egress ABI v1:
-//
-//	{"status": 200, "url": "https://api.example.com/v1/x",
-//	 "headers": {"Content-Type": ["application/json"]}, "body": "<base64>",
-//	 "truncated": false}
-type Response struct {
-	// Status is the HTTP status code of the final response.
-	Status int `json:"status"`
-	// URL is the normalised URL of the final response.
-	URL string `json:"url"`
-	// Headers are the final response's headers.
-	Headers map[string][]string `json:"headers,omitempty"`
-	// Body is the response body, cut at the call's response budget.
-	Body []byte `json:"body,omitempty"`
-	// Truncated reports that Body was cut; Do then also returns a
-	// [CodeResponseTooLarge] error.
-	Truncated bool `json:"truncated,omitempty"`
-}
+// Response is the reply to a [Request], after redirects: the response half
+// of the egress ABI v1. When Truncated is set, Do also returns a
+// [CodeResponseTooLarge] error.
+type Response = abi.Response
 
 // Attempt records one request a call tried to make, allowed or refused. It
 // is [sandbox.EgressAttempt], so a runtime copies [Client.Attempts] into

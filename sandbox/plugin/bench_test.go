@@ -11,17 +11,19 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
+	"github.com/toolwarden/toolwarden/sandbox/plugin/wire"
 )
 
 var benchArgs = []byte(`{"text":"hello"}`)
 
 // plainClient starts the echo fixture the way go-plugin does by default:
 // no isolation, no pool. It is the baseline of the benchmarks.
-func plainClient(b *testing.B) (*goplugin.Client, *toolClient) {
+func plainClient(b *testing.B) (*goplugin.Client, *wire.Client) {
 	b.Helper()
 	c := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  handshake,
-		VersionedPlugins: pluginSet(),
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: wire.ClientSet(),
 		Cmd:              exec.Command(fixture(b, "echo")),
 		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
@@ -32,13 +34,13 @@ func plainClient(b *testing.B) (*goplugin.Client, *toolClient) {
 		c.Kill()
 		b.Fatalf("plain start: %v", err)
 	}
-	raw, err := cp.Dispense(pluginName)
+	raw, err := cp.Dispense(wire.PluginName)
 	if err != nil {
 		c.Kill()
 		b.Fatalf("plain dispense: %v", err)
 	}
-	tc := raw.(*toolClient)
-	if _, err := tc.describe(context.Background()); err != nil {
+	tc := raw.(*wire.Client)
+	if _, err := tc.Describe(context.Background()); err != nil {
 		c.Kill()
 		b.Fatalf("plain describe: %v", err)
 	}
@@ -172,11 +174,11 @@ func benchPaired(b *testing.B, cfg Config, direct bool) {
 
 // callEcho makes one call on a plugin client and parses its reply, as the
 // runner does.
-func callEcho(ctx context.Context, tc *toolClient) error {
-	out, err := tc.invoke(ctx, benchArgs, 1<<20)
+func callEcho(ctx context.Context, tc *wire.Client) error {
+	out, err := tc.Invoke(ctx, benchArgs, 1<<20)
 	if err != nil {
 		return err
 	}
-	_, err = sandbox.ParseEnvelope(out)
+	_, err = abi.ParseEnvelope(out)
 	return err
 }

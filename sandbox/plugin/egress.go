@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 	"github.com/toolwarden/toolwarden/sandbox/egress"
 )
 
@@ -101,18 +102,9 @@ func (p *proxy) current() (*proxyCall, *egress.Client, error) {
 	return c, c.client, c.err
 }
 
-type proxyError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-type proxyReply struct {
-	Response *egress.Response `json:"response,omitempty"`
-	Error    *proxyError      `json:"error,omitempty"`
-}
 
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
-	reply := func(status int, rep proxyReply) {
+	reply := func(status int, rep abi.Reply) {
 		data, err := json.Marshal(rep)
 		if err != nil {
 			status, data = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"cannot encode the reply"}}`)
@@ -122,11 +114,11 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(data)
 	}
 	fail := func(status int, err error) {
-		pe := &proxyError{Code: "internal", Message: "internal error"}
+		pe := &abi.Error{Code: "internal", Message: "internal error"}
 		if se, ok := errors.AsType[*sandbox.Error](err); ok {
-			pe = &proxyError{Code: se.Code, Message: se.Public}
+			pe = &abi.Error{Code: se.Code, Message: se.Public}
 		}
-		reply(status, proxyReply{Error: pe})
+		reply(status, abi.Reply{Error: pe})
 	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/request" {
 		fail(http.StatusNotFound, &sandbox.Error{Code: egress.CodeInvalidRequest, Public: "the egress proxy serves POST /v1/request only"})
@@ -137,7 +129,7 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusRequestEntityTooLarge, &sandbox.Error{Code: egress.CodeRequestTooLarge, Public: "the egress request is too large"})
 		return
 	}
-	req, err := egress.DecodeRequest(data)
+	req, err := abi.DecodeRequest(data)
 	if err != nil {
 		fail(http.StatusBadRequest, &sandbox.Error{Code: egress.CodeInvalidRequest, Public: err.Error()})
 		return
@@ -148,11 +140,11 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := client.Do(call.ctx, req)
-	rep := proxyReply{Response: res}
+	rep := abi.Reply{Response: res}
 	if err != nil {
-		pe := &proxyError{Code: "internal", Message: "internal error"}
+		pe := &abi.Error{Code: "internal", Message: "internal error"}
 		if se, ok := errors.AsType[*sandbox.Error](err); ok {
-			pe = &proxyError{Code: se.Code, Message: se.Public}
+			pe = &abi.Error{Code: se.Code, Message: se.Public}
 		}
 		rep.Error = pe
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/toolwarden/toolwarden/sandbox"
-	"github.com/toolwarden/toolwarden/sandbox/egress"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 )
 
 func TestEgress(t *testing.T) {
@@ -76,9 +76,9 @@ func TestDecodeEgressRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := egress.DecodeRequest([]byte(tt.in))
+			_, err := abi.DecodeRequest([]byte(tt.in))
 			if (err == nil) != tt.ok {
-				t.Errorf("egress.DecodeRequest(%s) error = %v, want ok = %v", tt.in, err, tt.ok)
+				t.Errorf("abi.DecodeRequest(%s) error = %v, want ok = %v", tt.in, err, tt.ok)
 			}
 		})
 	}

@@ -27,7 +27,9 @@ import (
 
 	"github.com/toolwarden/toolwarden/manifests/strictjson"
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 	"github.com/toolwarden/toolwarden/sandbox/confine"
+	"github.com/toolwarden/toolwarden/sandbox/plugin/wire"
 )
 
 // egressSocketName is the proxy's socket in the go-plugin socket directory.
@@ -62,7 +64,7 @@ type proc struct {
 	uid      int
 	dir      string // per-process state directory on the host
 	client   *goplugin.Client
-	tool     *toolClient
+	tool     *wire.Client
 	run      atomic.Pointer[launched] // set by the go-plugin runner function
 	proxy    *proxy
 	stderr   *stderrCapture
@@ -107,8 +109,8 @@ func startProc(ctx context.Context, prog *Program, s procSettings) (_ *proc, err
 		return nil, ctx.Err()
 	}
 	p.client = goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  handshake,
-		VersionedPlugins: pluginSet(),
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: wire.ClientSet(),
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, socketDir string) (runner.Runner, error) {
 			return p.launcher(cmd, socketDir, root)
 		},
@@ -127,14 +129,14 @@ func startProc(ctx context.Context, prog *Program, s procSettings) (_ *proc, err
 	if err != nil {
 		return nil, p.startError(ctx, err)
 	}
-	raw, err := cp.Dispense(pluginName)
+	raw, err := cp.Dispense(wire.PluginName)
 	if err != nil {
 		return nil, p.startError(ctx, err)
 	}
-	p.tool = raw.(*toolClient)
+	p.tool = raw.(*wire.Client)
 	dctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	desc, err := p.tool.describe(dctx)
+	desc, err := p.tool.Describe(dctx)
 	if err != nil {
 		return nil, p.startError(ctx, fmt.Errorf("Describe: %w", err))
 	}
@@ -196,7 +198,7 @@ func (p *proc) launcher(cmd *exec.Cmd, socketDir, root string) (runner.Runner, e
 		}
 		env = append(env, kv)
 	}
-	env = append(env, egressSocketEnv+"="+confine.SocketDir+"/"+egressSocketName)
+	env = append(env, abi.EgressSocketEnv+"="+confine.SocketDir+"/"+egressSocketName)
 	env = append(env, p.settings.env...)
 	spec := confine.Spec{
 		Argv0:           p.prog.bin.argv0(),
@@ -252,8 +254,8 @@ func checkDescription(desc []byte) error {
 	if err := strictjson.Unmarshal(desc, &d, strictjson.Limits{MaxBytes: len(desc)}); err != nil {
 		return fmt.Errorf("the plugin's Describe reply is not valid: %w", err)
 	}
-	if d.Protocol != protocolVersion || d.ABI != 1 {
-		return fmt.Errorf("the plugin speaks protocol %d, ABI %d; the broker speaks protocol %d, ABI 1", d.Protocol, d.ABI, protocolVersion)
+	if d.Protocol != wire.ProtocolVersion || d.ABI != 1 {
+		return fmt.Errorf("the plugin speaks protocol %d, ABI %d; the broker speaks protocol %d, ABI 1", d.Protocol, d.ABI, wire.ProtocolVersion)
 	}
 	return nil
 }
@@ -277,7 +279,7 @@ func (p *proc) invoke(ctx context.Context, inv sandbox.Invocation) (res *sandbox
 	p.proxy.begin(callCtx, inv.Egress)
 	maxReply := int(min(lim.OutputBytes, math.MaxInt32))
 	began := time.Now()
-	out, callErr := p.tool.invoke(callCtx, inv.Args, maxReply)
+	out, callErr := p.tool.Invoke(callCtx, inv.Args, maxReply)
 	dur := time.Since(began)
 	res = &sandbox.Result{Duration: dur}
 	finish := func() {
@@ -287,12 +289,12 @@ func (p *proc) invoke(ctx context.Context, inv sandbox.Invocation) (res *sandbox
 	}
 	if callErr == nil {
 		finish()
-		env, perr := sandbox.ParseEnvelope(out)
+		env, perr := abi.ParseEnvelope(out)
 		switch {
 		case perr != nil:
 			return res, &sandbox.Error{Code: sandbox.CodeBadOutput, Public: "the tool's reply is not one {\"result\"} or {\"error\"} object", Err: perr}, false
 		case env.IsError:
-			return res, &sandbox.Error{Code: sandbox.CodeToolError, Public: sandbox.PublicMessage(env.Error)}, true
+			return res, &sandbox.Error{Code: sandbox.CodeToolError, Public: abi.PublicMessage(env.Error)}, true
 		}
 		res.Output = env.Result
 		return res, nil, true

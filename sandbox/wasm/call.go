@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 	"github.com/toolwarden/toolwarden/sandbox/egress"
 )
 
@@ -17,19 +18,19 @@ const (
 	// CodeFSEscape: the path leaves the mount, by "..", by being absolute,
 	// or through a symbolic link (absolute, relative, or created on the
 	// host while the call ran).
-	CodeFSEscape = "fs.escape"
+	CodeFSEscape = abi.CodeFSEscape
 	// CodeFSHardLink: a regular file with more than one hard link, which
 	// may be a link to a file outside the mount.
-	CodeFSHardLink = "fs.hard_link"
+	CodeFSHardLink = abi.CodeFSHardLink
 	// CodeFSSpecial: neither a regular file nor a directory (device, FIFO,
 	// socket).
-	CodeFSSpecial = "fs.special"
+	CodeFSSpecial = abi.CodeFSSpecial
 	// CodeFSReadOnly: a write, create, truncate, delete, rename, link or
 	// attribute change; mounts are read-only.
-	CodeFSReadOnly = "fs.read_only"
+	CodeFSReadOnly = abi.CodeFSReadOnly
 	// CodeFSRefusalsDropped: the call was refused more file accesses than
 	// are recorded one by one ([maxFileRefusals]); the rest are not listed.
-	CodeFSRefusalsDropped = "fs.refusals_dropped"
+	CodeFSRefusalsDropped = abi.CodeFSRefusalsDropped
 )
 
 // FileHost is the Host of every file entry in [sandbox.Result].Egress.

@@ -49,7 +49,7 @@
 //
 // # The toolwarden host module, ABI v1
 //
-// A tool's only network path is the host module "toolwarden" ([HostModule]),
+// A tool's only network path is the host module "toolwarden" ([abi.HostModule]),
 // which a module may import next to wasi_snapshot_preview1 (Prepare refuses
 // any other import, and these with another signature):
 //
@@ -74,9 +74,9 @@
 // If n <= out_cap the reply is in the buffer; otherwise the host keeps it
 // and the guest calls http_reply_v1 with a buffer of at least n bytes to
 // receive it (the next http_request_v1 discards a reply not taken). A
-// negative result means no reply: [ResultFault] (a pointer and length
-// outside memory), [ResultNoReply] (http_reply_v1 with nothing waiting),
-// [ResultShortBuffer] (a buffer smaller than the waiting reply, which
+// negative result means no reply: [abi.HostFault] (a pointer and length
+// outside memory), [abi.HostNoReply] (http_reply_v1 with nothing waiting),
+// [abi.HostTooSmall] (a buffer smaller than the waiting reply, which
 // stays). Go tools use tools/sdk.Fetch. The "_v1" suffix is the version:
 // a change to these shapes gets new function names, never new meanings.
 //

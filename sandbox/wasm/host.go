@@ -11,22 +11,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 	"github.com/toolwarden/toolwarden/sandbox/egress"
-)
-
-// The toolwarden host module, ABI v1 (see the package documentation).
-const (
-	HostModule      = "toolwarden"      // module name a tool imports from
-	HTTPRequestName = "http_request_v1" // (req_ptr, req_len, out_ptr, out_cap i32) -> i32
-	HTTPReplyName   = "http_reply_v1"   // (out_ptr, out_cap i32) -> i32
-)
-
-// Negative results of the host functions. Every other outcome, including
-// a malformed request, is a reply.
-const (
-	ResultFault       = -1 // a pointer and length outside the guest's memory
-	ResultNoReply     = -2 // http_reply_v1 with no reply waiting
-	ResultShortBuffer = -3 // http_reply_v1 with a buffer smaller than the reply; the reply stays
 )
 
 const (
@@ -37,33 +23,21 @@ const (
 	maxReplyBytes = math.MaxInt32
 )
 
-// hostReply is the reply of http_request_v1: a response, an error, or
-// both (a response cut at the call's byte cap). It has the shape of the
-// plugin egress proxy's reply.
-type hostReply struct {
-	Response *egress.Response `json:"response,omitempty"`
-	Error    *hostError       `json:"error,omitempty"`
-}
-
-type hostError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
 
 // instantiateHost instantiates the toolwarden host module in rt.
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 	i32 := api.ValueTypeI32
-	_, err := rt.NewHostModuleBuilder(HostModule).
+	_, err := rt.NewHostModuleBuilder(abi.HostModule).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(httpRequest), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).
 		WithParameterNames("req_ptr", "req_len", "out_ptr", "out_cap").
 		WithResultNames("len").
-		Export(HTTPRequestName).
+		Export(abi.FuncRequest).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(httpReply), []api.ValueType{i32, i32}, []api.ValueType{i32}).
 		WithParameterNames("out_ptr", "out_cap").
 		WithResultNames("len").
-		Export(HTTPReplyName).
+		Export(abi.FuncReply).
 		Instantiate(ctx)
 	return err
 }
@@ -77,12 +51,12 @@ func httpRequest(ctx context.Context, mod api.Module, stack []uint64) {
 	st := stateFrom(ctx)
 	mem := mod.Memory()
 	if st == nil || mem == nil {
-		stack[0] = api.EncodeI32(ResultFault)
+		stack[0] = api.EncodeI32(abi.HostFault)
 		return
 	}
 	st.setPending(nil)
 	if _, ok := mem.Read(outPtr, outCap); !ok {
-		stack[0] = api.EncodeI32(ResultFault)
+		stack[0] = api.EncodeI32(abi.HostFault)
 		return
 	}
 	var reply []byte
@@ -91,7 +65,7 @@ func httpRequest(ctx context.Context, mod api.Module, stack []uint64) {
 	} else {
 		data, ok := mem.Read(reqPtr, reqLen)
 		if !ok {
-			stack[0] = api.EncodeI32(ResultFault)
+			stack[0] = api.EncodeI32(abi.HostFault)
 			return
 		}
 		reply = st.do(ctx, data)
@@ -111,20 +85,20 @@ func httpReply(ctx context.Context, mod api.Module, stack []uint64) {
 	st := stateFrom(ctx)
 	mem := mod.Memory()
 	if st == nil || mem == nil {
-		stack[0] = api.EncodeI32(ResultFault)
+		stack[0] = api.EncodeI32(abi.HostFault)
 		return
 	}
 	if _, ok := mem.Read(outPtr, outCap); !ok {
-		stack[0] = api.EncodeI32(ResultFault)
+		stack[0] = api.EncodeI32(abi.HostFault)
 		return
 	}
 	reply := st.takePending()
 	switch {
 	case reply == nil:
-		stack[0] = api.EncodeI32(ResultNoReply)
+		stack[0] = api.EncodeI32(abi.HostNoReply)
 	case len(reply) > int(outCap):
 		st.setPending(reply)
-		stack[0] = api.EncodeI32(ResultShortBuffer)
+		stack[0] = api.EncodeI32(abi.HostTooSmall)
 	default:
 		mem.Write(outPtr, reply)
 		stack[0] = api.EncodeI32(int32(len(reply)))
@@ -133,7 +107,7 @@ func httpReply(ctx context.Context, mod api.Module, stack []uint64) {
 
 // do decodes and makes one request and returns the encoded reply.
 func (st *callState) do(ctx context.Context, data []byte) []byte {
-	req, err := egress.DecodeRequest(data)
+	req, err := abi.DecodeRequest(data)
 	if err != nil {
 		return errorReply(&sandbox.Error{Code: egress.CodeInvalidRequest, Public: err.Error()})
 	}
@@ -143,7 +117,7 @@ func (st *callState) do(ctx context.Context, data []byte) []byte {
 	}
 	res, err := client.Do(ctx, req)
 	st.syncAttempts()
-	rep := hostReply{Response: res}
+	rep := abi.Reply{Response: res}
 	if err != nil {
 		rep.Error = replyError(err)
 	}
@@ -157,14 +131,14 @@ func (st *callState) do(ctx context.Context, data []byte) []byte {
 	return out
 }
 
-func replyError(err error) *hostError {
+func replyError(err error) *abi.Error {
 	if se, ok := errors.AsType[*sandbox.Error](err); ok {
-		return &hostError{Code: se.Code, Message: se.Public}
+		return &abi.Error{Code: se.Code, Message: se.Public}
 	}
-	return &hostError{Code: "internal", Message: "internal error"}
+	return &abi.Error{Code: "internal", Message: "internal error"}
 }
 
 func errorReply(err error) []byte {
-	out, _ := json.Marshal(hostReply{Error: replyError(err)}) // strings always encode
+	out, _ := json.Marshal(abi.Reply{Error: replyError(err)}) // strings always encode
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 	"github.com/toolwarden/toolwarden/sandbox/egress"
 )
 
@@ -484,19 +485,19 @@ func TestPrepareHostImports(t *testing.T) {
 		imports []wasiImport
 		ok      bool
 	}{
-		{"http_request_v1", []wasiImport{{HTTPRequestName, i32s(4), i32s(1)}}, true},
-		{"both functions", []wasiImport{{HTTPRequestName, i32s(4), i32s(1)}, {HTTPReplyName, i32s(2), i32s(1)}}, true},
-		{"wrong signature", []wasiImport{{HTTPRequestName, i32s(2), i32s(1)}}, false},
+		{"http_request_v1", []wasiImport{{abi.FuncRequest, i32s(4), i32s(1)}}, true},
+		{"both functions", []wasiImport{{abi.FuncRequest, i32s(4), i32s(1)}, {abi.FuncReply, i32s(2), i32s(1)}}, true},
+		{"wrong signature", []wasiImport{{abi.FuncRequest, i32s(2), i32s(1)}}, false},
 		{"unknown function", []wasiImport{{"exec_v1", i32s(2), i32s(1)}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := testModule{imports: tc.imports, importAs: HostModule}
+			m := testModule{imports: tc.imports, importAs: abi.HostModule}
 			p, err := r.Prepare(context.Background(), pin(t, "host", writeModule(t, m)))
 			if err == nil {
 				p.Close(context.Background())
 			}
 			if (err == nil) != tc.ok {
-				t.Errorf("Prepare(module importing %s.%v) error = %v, want ok = %v", HostModule, tc.imports, err, tc.ok)
+				t.Errorf("Prepare(module importing %s.%v) error = %v, want ok = %v", abi.HostModule, tc.imports, err, tc.ok)
 			}
 			if err != nil && codeOf(err) != sandbox.CodeLoad {
 				t.Errorf("Prepare code = %q, want %q", codeOf(err), sandbox.CodeLoad)
@@ -530,9 +531,9 @@ func TestDecodeHTTPRequest(t *testing.T) {
 		{``, false},
 		{`null`, false},
 	} {
-		_, err := egress.DecodeRequest([]byte(tc.in))
+		_, err := abi.DecodeRequest([]byte(tc.in))
 		if (err == nil) != tc.ok {
-			t.Errorf("egress.DecodeRequest(%s) error = %v, want ok = %v", tc.in, err, tc.ok)
+			t.Errorf("abi.DecodeRequest(%s) error = %v, want ok = %v", tc.in, err, tc.ok)
 		}
 	}
 }
@@ -580,7 +581,7 @@ func FuzzDecodeHTTPRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		req, err := egress.DecodeRequest(data)
+		req, err := abi.DecodeRequest(data)
 		if err != nil {
 			return
 		}
@@ -588,7 +589,7 @@ func FuzzDecodeHTTPRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encode %+v: %v", req, err)
 		}
-		req2, err := egress.DecodeRequest(again)
+		req2, err := abi.DecodeRequest(again)
 		if err != nil {
 			t.Fatalf("re-encoded request %s rejected: %v", again, err)
 		}

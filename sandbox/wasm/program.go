@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 	"github.com/toolwarden/toolwarden/sandbox/egress"
 )
 
@@ -230,12 +231,12 @@ func (p *Program) outcome(ctx, callCtx context.Context, res *sandbox.Result, std
 			return &sandbox.Error{Code: sandbox.CodeTrap, Public: "the tool trapped: " + trapKind(err), Err: err}
 		}
 	}
-	env, perr := sandbox.ParseEnvelope(stdout.buf.Bytes())
+	env, perr := abi.ParseEnvelope(stdout.buf.Bytes())
 	if perr != nil {
 		return &sandbox.Error{Code: sandbox.CodeBadOutput, Public: "the tool's output is not one {\"result\"} or {\"error\"} object", Err: perr}
 	}
 	if env.IsError {
-		return &sandbox.Error{Code: sandbox.CodeToolError, Public: sandbox.PublicMessage(env.Error)}
+		return &sandbox.Error{Code: sandbox.CodeToolError, Public: abi.PublicMessage(env.Error)}
 	}
 	res.Output = env.Result
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 	"github.com/toolwarden/toolwarden/sandbox/egress"
 )
 
@@ -114,7 +115,7 @@ func New(cfg Config) (*Runner, error) {
 	if err := instantiateHost(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
 		_ = cache.Close(ctx)
-		return nil, fmt.Errorf("wasm: instantiate the %s host module: %w", HostModule, err)
+		return nil, fmt.Errorf("wasm: instantiate the %s host module: %w", abi.HostModule, err)
 	}
 	return &Runner{
 		logger: logger,
@@ -123,7 +124,7 @@ func New(cfg Config) (*Runner, error) {
 		rt:     rt,
 		imports: map[string]map[string]api.FunctionDefinition{
 			wasi_snapshot_preview1.ModuleName: rt.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions(),
-			HostModule:                        rt.Module(HostModule).ExportedFunctionDefinitions(),
+			abi.HostModule:                        rt.Module(abi.HostModule).ExportedFunctionDefinitions(),
 		},
 		programs: map[*Program]struct{}{},
 	}, nil

@@ -29,7 +29,7 @@ func TestFetch(t *testing.T) {
 		{name: "refused", reply: `{"error":{"code":"egress.denied_host","message":"host \"a.test\" is not in the egress allowlist"}}`, wantCode: "egress.denied_host"},
 		{name: "cut at the cap", reply: `{"response":{"status":200,"url":"https://a.test/","body":"aGk=","truncated":true},"error":{"code":"egress.response_too_large","message":"response bytes exceed the per-call limit of 2"}}`, wantBody: "hi", wantTrunc: true, wantCode: CodeResponseTooLarge},
 		{name: "empty reply", reply: `{}`, wantErr: "neither a response nor an error"},
-		{name: "not json", reply: `{`, wantErr: "decode the broker's reply"},
+		{name: "not json", reply: `{`, wantErr: "the broker's reply is not valid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fakeHost(t, func(req []byte) ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/toolwarden/toolwarden/manifests/strictjson"
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 )
 
 // ABIVersion is the version of the tool protocol this package speaks.
@@ -85,35 +86,11 @@ func checkArgs(data []byte) (json.RawMessage, error) {
 	return json.RawMessage(trimmed), nil
 }
 
-// resultEnvelope encodes {"result": v} without HTML escaping.
-func resultEnvelope(v any) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString(`{"result":`)
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode result: %w", err)
-	}
-	b.Truncate(b.Len() - 1) // Encode's newline
-	b.WriteString("}")
-	return b.Bytes(), nil
-}
+// resultEnvelope encodes {"result": v}.
+func resultEnvelope(v any) ([]byte, error) { return abi.Result(v) }
 
 // errorEnvelope encodes {"error": err.Error()}.
-func errorEnvelope(err error) []byte {
-	msg := err.Error()
-	if msg == "" {
-		msg = "tool failed"
-	}
-	var b bytes.Buffer
-	b.WriteString(`{"error":`)
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(msg) // a string always encodes
-	b.Truncate(b.Len() - 1)
-	b.WriteString("}")
-	return b.Bytes()
-}
+func errorEnvelope(err error) []byte { return abi.Failure(err.Error()) }
 
 // Decode decodes the argument object args into v, which must be a non-nil
 // pointer, the way [encoding/json.Unmarshal] does but strictly, by the

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 )
 
 // maxEgressReplyBytes caps a proxy reply the SDK reads (the broker caps
@@ -20,39 +22,7 @@ const maxEgressReplyBytes = 64 << 20
 
 // EgressError is a request the broker's egress proxy refused or could not
 // complete. Code is the broker's reason code, e.g. "egress.denied_host".
-type EgressError struct {
-	Code    string
-	Message string
-}
-
-func (e *EgressError) Error() string { return "egress: " + e.Code + ": " + e.Message }
-
-// egressRequest and egressResponse are the egress ABI v1 JSON shapes
-// (sandbox/egress.Request and Response).
-type egressRequest struct {
-	Method  string              `json:"method,omitempty"`
-	URL     string              `json:"url"`
-	Headers map[string][]string `json:"headers,omitempty"`
-	Body    []byte              `json:"body,omitempty"`
-}
-
-type egressResponse struct {
-	Status    int                 `json:"status"`
-	URL       string              `json:"url"`
-	Headers   map[string][]string `json:"headers,omitempty"`
-	Body      []byte              `json:"body,omitempty"`
-	Truncated bool                `json:"truncated,omitempty"`
-}
-
-// proxyReply is the proxy's reply: a response, an error, or both (a
-// response cut at the byte cap).
-type proxyReply struct {
-	Response *egressResponse `json:"response,omitempty"`
-	Error    *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error,omitempty"`
-}
+type EgressError = abi.Error
 
 // HTTPClient returns an http.Client whose only way out is the broker's
 // egress proxy: every request is sent, as an egress ABI v1 request, over
@@ -85,9 +55,9 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		defer req.Body.Close()
 	}
 	if t.socket == "" {
-		return nil, &EgressError{Code: "sandbox.egress_denied", Message: "this plugin has no egress proxy"}
+		return nil, &EgressError{Code: abi.CodeEgressDenied, Message: "this plugin has no egress proxy"}
 	}
-	wire := egressRequest{Method: req.Method, URL: req.URL.String(), Headers: req.Header}
+	wire := abi.Request{Method: req.Method, URL: req.URL.String(), Headers: req.Header}
 	if req.Body != nil {
 		b, err := io.ReadAll(req.Body)
 		if err != nil {
@@ -107,12 +77,12 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if reply.Error == nil {
 			return nil, errors.New("egress proxy sent an empty reply")
 		}
-		return nil, &EgressError{Code: reply.Error.Code, Message: reply.Error.Message}
+		return nil, reply.Error
 	}
 	r := reply.Response
 	var body io.Reader = bytes.NewReader(r.Body)
 	if reply.Error != nil {
-		body = io.MultiReader(body, errReader{&EgressError{Code: reply.Error.Code, Message: reply.Error.Message}})
+		body = io.MultiReader(body, errReader{reply.Error})
 	}
 	return &http.Response{
 		Status:        strconv.Itoa(r.Status) + " " + http.StatusText(r.Status),
@@ -128,7 +98,7 @@ func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // send posts one request to the proxy and decodes its reply.
-func (t *egressTransport) send(ctx context.Context, payload []byte) (*proxyReply, error) {
+func (t *egressTransport) send(ctx context.Context, payload []byte) (*abi.Reply, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", t.socket)
 	if err != nil {
@@ -157,8 +127,8 @@ func (t *egressTransport) send(ctx context.Context, payload []byte) (*proxyReply
 	if err != nil {
 		return nil, fmt.Errorf("egress proxy: %w", err)
 	}
-	var reply proxyReply
-	if err := json.Unmarshal(data, &reply); err != nil {
+	reply, err := abi.DecodeReply(data)
+	if err != nil {
 		return nil, fmt.Errorf("egress proxy: bad reply (HTTP %d): %w", hres.StatusCode, err)
 	}
 	return &reply, nil

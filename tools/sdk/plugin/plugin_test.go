@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/toolwarden/toolwarden/sandbox/abi"
 )
 
 func TestInvoke(t *testing.T) {
@@ -43,14 +45,14 @@ func TestInvoke(t *testing.T) {
 }
 
 func TestDescribe(t *testing.T) {
-	got, err := (&server{}).describe(context.Background())
+	got, err := (&server{}).Describe(context.Background())
 	if err != nil || string(got) != `{"protocol":1,"abi":1}` {
 		t.Errorf("describe() = %s, %v; want {\"protocol\":1,\"abi\":1}", got, err)
 	}
 }
 
 // fakeProxy serves the egress proxy protocol on a Unix socket.
-func fakeProxy(t *testing.T, reply func(req egressRequest) proxyReply) string {
+func fakeProxy(t *testing.T, reply func(req abi.Request) abi.Reply) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "egress.sock")
 	ln, err := net.Listen("unix", sock)
@@ -62,7 +64,7 @@ func fakeProxy(t *testing.T, reply func(req egressRequest) proxyReply) string {
 			http.Error(w, "bad path", http.StatusNotFound)
 			return
 		}
-		var req egressRequest
+		var req abi.Request
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -75,24 +77,18 @@ func fakeProxy(t *testing.T, reply func(req egressRequest) proxyReply) string {
 }
 
 func TestHTTPClient(t *testing.T) {
-	sock := fakeProxy(t, func(req egressRequest) proxyReply {
+	sock := fakeProxy(t, func(req abi.Request) abi.Reply {
 		switch {
 		case strings.Contains(req.URL, "denied"):
-			r := proxyReply{}
-			r.Error = &struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			}{"egress.denied_host", "not in the grant"}
+			r := abi.Reply{}
+			r.Error = &abi.Error{Code: "egress.denied_host", Message: "not in the grant"}
 			return r
 		case strings.Contains(req.URL, "big"):
-			r := proxyReply{Response: &egressResponse{Status: 200, Body: []byte("part"), Truncated: true}}
-			r.Error = &struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			}{"egress.response_too_large", "cut"}
+			r := abi.Reply{Response: &abi.Response{Status: 200, Body: []byte("part"), Truncated: true}}
+			r.Error = &abi.Error{Code: "egress.response_too_large", Message: "cut"}
 			return r
 		}
-		return proxyReply{Response: &egressResponse{Status: 201, URL: req.URL,
+		return abi.Reply{Response: &abi.Response{Status: 201, URL: req.URL,
 			Headers: map[string][]string{"X-Method": {req.Method}}, Body: append([]byte("got "), req.Body...)}}
 	})
 	t.Setenv(EgressSocketEnv, sock)

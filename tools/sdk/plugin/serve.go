@@ -8,12 +8,21 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/toolwarden/toolwarden/sandbox/abi"
+	"github.com/toolwarden/toolwarden/sandbox/plugin/wire"
 	"github.com/toolwarden/toolwarden/tools/sdk"
 )
 
 // ABIVersion is the tool ABI the service speaks: the arguments and the
 // reply envelope are those of tool ABI v1 (see package sdk).
 const ABIVersion = sdk.ABIVersion
+
+// ProtocolVersion is the plugin protocol version Serve offers.
+const ProtocolVersion = wire.ProtocolVersion
+
+// EgressSocketEnv names the environment variable holding the path of the
+// broker's egress proxy socket inside the sandbox.
+const EgressSocketEnv = abi.EgressSocketEnv
 
 // Serve runs fn as a plugin tool and never returns. It speaks the
 // go-plugin handshake on stdout and serves the gRPC service
@@ -30,10 +39,8 @@ const ABIVersion = sdk.ABIVersion
 // (not by the broker), Serve prints a notice and exits 1.
 func Serve(fn sdk.Func) {
 	goplugin.Serve(&goplugin.ServeConfig{
-		HandshakeConfig: handshake,
-		VersionedPlugins: map[int]goplugin.PluginSet{
-			ProtocolVersion: {pluginName: &grpcPlugin{srv: &server{fn: fn}}},
-		},
+		HandshakeConfig: wire.Handshake,
+		VersionedPlugins: wire.ServerSet(&server{fn: fn}),
 		GRPCServer: goplugin.DefaultGRPCServer,
 		Logger:     hclog.NewNullLogger(),
 	})
@@ -45,17 +52,13 @@ type server struct {
 	mu sync.Mutex // one call at a time, whatever the broker sends
 }
 
-// description is Describe's reply.
-type description struct {
-	Protocol int `json:"protocol"`
-	ABI      int `json:"abi"`
+// Describe answers the broker's Describe.
+func (s *server) Describe(context.Context) (wire.RawJSON, error) {
+	return json.Marshal(wire.Description{Protocol: ProtocolVersion, ABI: ABIVersion})
 }
 
-func (s *server) describe(context.Context) (rawJSON, error) {
-	return json.Marshal(description{Protocol: ProtocolVersion, ABI: ABIVersion})
-}
-
-func (s *server) invoke(ctx context.Context, args rawJSON) (rawJSON, error) {
+// Invoke runs one call.
+func (s *server) Invoke(ctx context.Context, args wire.RawJSON) (wire.RawJSON, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Invoke(ctx, s.fn, args), nil
