@@ -47,7 +47,10 @@ type Config struct {
 	// MaxConcurrentPerTenant caps calls in flight per tenant; zero means 32.
 	MaxConcurrentPerTenant int
 	// KillSwitchFile, if set, names a file listing switched-off tools and
-	// tenants (see [KillSwitch]); "" means no kill switch file.
+	// tenants, one per line: "all", "tool NAME" or "tenant NAME". It is
+	// watched (every KillSwitchPoll) by a goroutine Close stops; a file
+	// that cannot be read or parsed refuses every call. "" means no kill
+	// switch file.
 	KillSwitchFile string
 	// Secrets supplies the values of secrets tools declare in
 	// requires.secrets; nil means none are available (a tool still runs, with
@@ -74,7 +77,7 @@ type Broker struct {
 	audit    recorder
 	programs map[string]program // by tool name
 	maxConc  int
-	kill     *KillSwitch
+	kill     *killSwitch
 	secrets  map[string]string
 	log      *slog.Logger
 	now      func() time.Time
@@ -127,9 +130,6 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	if b.redactor == nil {
 		b.redactor = redact.NewEphemeral()
 	}
-	if cfg.KillSwitchFile != "" {
-		b.kill = &KillSwitch{Path: cfg.KillSwitchFile}
-	}
 	runners := make(map[string]sandbox.Runner, len(cfg.Runners))
 	for _, r := range cfg.Runners {
 		if r == nil {
@@ -157,6 +157,9 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 		}
 		b.programs[name] = program{Program: prog, kind: kind, sensitive: t.Schema().SensitivePointers()}
 	}
+	if cfg.KillSwitchFile != "" {
+		b.kill = newKillSwitch(cfg.KillSwitchFile, b.log)
+	}
 	return b, nil
 }
 
@@ -176,6 +179,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	b.closed = true
 	b.mu.Unlock()
+	if b.kill != nil {
+		b.kill.close()
+	}
 	var errs []error
 	for name, p := range b.programs {
 		if err := p.Close(ctx); err != nil {
@@ -395,7 +401,7 @@ func (b *Broker) env(t *manifests.Tool) map[string]string {
 
 func (b *Broker) admit(c Call, g *policy.Grant) *Error {
 	if b.kill != nil {
-		if err := b.kill.Check(c.Principal.Tenant, c.Tool); err != nil {
+		if err := b.kill.check(c.Principal.Tenant, c.Tool); err != nil {
 			return err
 		}
 	}

@@ -369,45 +369,64 @@ func TestRateLimit(t *testing.T) {
 		if _, err := e.b.CallTool(context.Background(), other); err != nil {
 			t.Errorf("another subject shares alice's budget: %v", err)
 		}
-		time.Sleep(30 * time.Second) // one token back at 2/min
+		// 2/min means at most 2 in any minute: half a minute on, still
+		// refused; once the minute of the first two has passed, admitted.
+		time.Sleep(30 * time.Second)
+		if _, err := e.b.CallTool(context.Background(), call); codeOf(err) != "limit.rate" {
+			t.Errorf("third call within the same minute: %v, want limit.rate", err)
+		}
+		time.Sleep(31 * time.Second)
 		if _, err := e.b.CallTool(context.Background(), call); err != nil {
-			t.Errorf("call after the window refilled: %v", err)
+			t.Errorf("call after the minute passed: %v", err)
 		}
 	})
 }
 
+// TestKillSwitch edits the kill switch file while the broker serves: each
+// change takes effect within one poll, and a broken file refuses every
+// call with its line in the audit record.
 func TestKillSwitch(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "killswitch")
-	e := newEnv(t, echoRun, func(c *broker.Config) { c.KillSwitchFile = path })
-	call := broker.Call{Principal: principal("admin"), Tool: "echo", Args: json.RawMessage(`{"text":"x"}`)}
-	steps := []struct {
-		content  string // "" removes the file
-		wantCode string
-	}{
-		{"", ""},
-		{"# nothing off\n", ""},
-		{"tool echo\n", "denied.kill_switch"},
-		{"tool other\ntenant acme\n", "denied.kill_switch"},
-		{"tenant other\n", ""},
-		{"all\n", "denied.kill_switch"},
-		{"this is not a rule\n", "denied.kill_switch"}, // broken file: fail closed
-		{"", ""},
-	}
-	for i, s := range steps {
-		if s.content == "" {
-			os.Remove(path)
-		} else {
-			if err := os.WriteFile(path, []byte(s.content), 0o644); err != nil {
-				t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, echoRun, func(c *broker.Config) { c.KillSwitchFile = path })
+		call := broker.Call{Principal: principal("admin"), Tool: "echo", Args: json.RawMessage(`{"text":"x"}`)}
+		steps := []struct {
+			content  string // "" removes the file
+			wantCode string
+		}{
+			{"", ""},
+			{"# nothing off\n", ""},
+			{"tool echo\n", "denied.kill_switch"},
+			{"tool other\ntenant acme\n", "denied.kill_switch"},
+			{"tenant other\n", ""},
+			{"all\n", "denied.kill_switch"},
+			{"tenant other\nthis is not a rule\n", "denied.kill_switch"}, // broken file: fail closed
+			{"", ""},
+		}
+		for i, s := range steps {
+			if s.content == "" {
+				os.Remove(path)
+			} else {
+				if err := os.WriteFile(path, []byte(s.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				// The change is seen even within the file system's mtime granularity.
+				os.Chtimes(path, time.Now(), time.Unix(int64(1e9+i), 0))
 			}
-			// Make sure the change is seen even within the file system's mtime granularity.
-			os.Chtimes(path, time.Now(), time.Now().Add(time.Duration(i)*time.Second))
+			time.Sleep(broker.KillSwitchPoll + time.Millisecond)
+			_, err := e.b.CallTool(context.Background(), call)
+			if got := codeOf(err); got != s.wantCode {
+				t.Errorf("step %d (%q): code = %q, want %q", i, s.content, got, s.wantCode)
+			}
+			if s.wantCode != "" && e.log.last(t).Reason != s.wantCode {
+				t.Errorf("step %d: audit reason %q, want %q", i, e.log.last(t).Reason, s.wantCode)
+			}
+			if strings.Contains(s.content, "not a rule") && !strings.Contains(e.log.last(t).Error, "line 2") {
+				t.Errorf("broken file refusal audited as %q, want the bad line named", e.log.last(t).Error)
+			}
 		}
-		_, err := e.b.CallTool(context.Background(), call)
-		if got := codeOf(err); got != s.wantCode {
-			t.Errorf("step %d (%q): code = %q, want %q", i, s.content, got, s.wantCode)
-		}
-	}
+		e.b.Close(context.Background()) // stops the watcher inside the bubble
+	})
 }
 
 func TestConcurrencyLimit(t *testing.T) {
