@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
 	"github.com/toolwarden/toolwarden/broker/audit/audittest"
@@ -220,20 +221,23 @@ func TestAppendInvalidRecord(t *testing.T) {
 }
 
 func TestAppendAfterClose(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := audittest.Open(t, path, audit.Options{})
-	audittest.AppendN(t, l, 1, 1)
-	if err := l.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := l.Close(); err != nil {
-		t.Errorf("second Close: %v, want nil", err)
-	}
-	err := l.Append(context.Background(), audittest.Record(2))
-	if got := reasonCode(err); got != audit.CodeUnavailable || !errors.Is(err, audit.ErrClosed) {
-		t.Errorf("Append after Close = %v (code %q), want %q wrapping ErrClosed", err, got, audit.CodeUnavailable)
-	}
-	checkNoWriter(t)
+	// In a synctest bubble: the test fails if the Log's writer goroutine
+	// outlives Close.
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.log")
+		l := audittest.Open(t, path, audit.Options{})
+		audittest.AppendN(t, l, 1, 1)
+		if err := l.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("second Close: %v, want nil", err)
+		}
+		err := l.Append(context.Background(), audittest.Record(2))
+		if got := reasonCode(err); got != audit.CodeUnavailable || !errors.Is(err, audit.ErrClosed) {
+			t.Errorf("Append after Close = %v (code %q), want %q wrapping ErrClosed", err, got, audit.CodeUnavailable)
+		}
+	})
 }
 
 func TestAppendCanceledContext(t *testing.T) {
@@ -252,57 +256,60 @@ func TestAppendCanceledContext(t *testing.T) {
 }
 
 func TestConcurrentAppenders(t *testing.T) {
-	const writers, each = 16, 25
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := audittest.Open(t, path, audit.Options{})
-	var wg sync.WaitGroup
-	seqs := make([][]uint64, writers)
-	errs := make(chan error, writers*each)
-	for w := range writers {
-		wg.Go(func() {
-			for i := range each {
-				r := audittest.Record(w*each + i)
-				r.Subject = fmt.Sprintf("writer-%d", w)
-				if err := l.Append(context.Background(), r); err != nil {
-					errs <- err
-					return
+	// In a synctest bubble: the test fails if the Log's writer goroutine
+	// outlives Close.
+	synctest.Test(t, func(t *testing.T) {
+		const writers, each = 16, 25
+		path := filepath.Join(t.TempDir(), "audit.log")
+		l := audittest.Open(t, path, audit.Options{})
+		var wg sync.WaitGroup
+		seqs := make([][]uint64, writers)
+		errs := make(chan error, writers*each)
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					r := audittest.Record(w*each + i)
+					r.Subject = fmt.Sprintf("writer-%d", w)
+					if err := l.Append(context.Background(), r); err != nil {
+						errs <- err
+						return
+					}
+					seqs[w] = append(seqs[w], r.Seq)
 				}
-				seqs[w] = append(seqs[w], r.Seq)
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("Append: %v", err)
+		}
+		// Every Append returned: every record is in the file before Close.
+		durable := bytes.Count(audittest.ReadFile(t, path), []byte("\n"))
+		if durable != writers*each {
+			t.Errorf("file has %d lines after all Appends returned, want %d", durable, writers*each)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		rep, err := audit.Verify(path, audit.VerifyConfig{})
+		if err != nil || rep.Records != writers*each {
+			t.Fatalf("VerifyFile = %+v, %v; want %d records", rep, err, writers*each)
+		}
+		seen := map[uint64]bool{}
+		for w, s := range seqs {
+			for i := 1; i < len(s); i++ {
+				if s[i] <= s[i-1] {
+					t.Errorf("writer %d: seq %d after %d", w, s[i], s[i-1])
+				}
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("Append: %v", err)
-	}
-	// Every Append returned: every record is in the file before Close.
-	durable := bytes.Count(audittest.ReadFile(t, path), []byte("\n"))
-	if durable != writers*each {
-		t.Errorf("file has %d lines after all Appends returned, want %d", durable, writers*each)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	checkNoWriter(t)
-	rep, err := audit.Verify(path, audit.VerifyConfig{})
-	if err != nil || rep.Records != writers*each {
-		t.Fatalf("VerifyFile = %+v, %v; want %d records", rep, err, writers*each)
-	}
-	seen := map[uint64]bool{}
-	for w, s := range seqs {
-		for i := 1; i < len(s); i++ {
-			if s[i] <= s[i-1] {
-				t.Errorf("writer %d: seq %d after %d", w, s[i], s[i-1])
+			for _, q := range s {
+				if seen[q] {
+					t.Errorf("seq %d given twice", q)
+				}
+				seen[q] = true
 			}
 		}
-		for _, q := range s {
-			if seen[q] {
-				t.Errorf("seq %d given twice", q)
-			}
-			seen[q] = true
-		}
-	}
+	})
 }
 
 func TestEscaping(t *testing.T) {
@@ -358,29 +365,32 @@ func kindOf(err error) string {
 }
 
 func TestAppendUnavailable(t *testing.T) {
-	// The file is closed underneath the Log (see export_test.go), so the
-	// next write fails: that Append and every later one fail closed.
-	path := filepath.Join(t.TempDir(), "audit.log")
-	logger, logs := audittest.Logger()
-	l := audittest.Open(t, path, audit.Options{Logger: logger})
-	audittest.AppendN(t, l, 1, 2)
-	audit.CloseFileUnderneath(l)
-	for i := range 3 {
-		err := l.Append(context.Background(), audittest.Record(3+i))
-		if got := reasonCode(err); got != audit.CodeUnavailable {
-			t.Errorf("Append %d after the file broke: code %q (%v), want %q", i, got, err, audit.CodeUnavailable)
+	// In a synctest bubble: the test fails if the Log's writer goroutine
+	// outlives Close.
+	synctest.Test(t, func(t *testing.T) {
+		// The file is closed underneath the Log (see export_test.go), so the
+		// next write fails: that Append and every later one fail closed.
+		path := filepath.Join(t.TempDir(), "audit.log")
+		logger, logs := audittest.Logger()
+		l := audittest.Open(t, path, audit.Options{Logger: logger})
+		audittest.AppendN(t, l, 1, 2)
+		audit.CloseFileUnderneath(l)
+		for i := range 3 {
+			err := l.Append(context.Background(), audittest.Record(3+i))
+			if got := reasonCode(err); got != audit.CodeUnavailable {
+				t.Errorf("Append %d after the file broke: code %q (%v), want %q", i, got, err, audit.CodeUnavailable)
+			}
 		}
-	}
-	if !strings.Contains(logs.String(), "refusing further appends") {
-		t.Errorf("logged %q, want the failure", logs.String())
-	}
-	if err := l.Close(); reasonCode(err) != audit.CodeUnavailable {
-		t.Errorf("Close of a failed Log = %v, want the %s failure", err, audit.CodeUnavailable)
-	}
-	checkNoWriter(t)
-	if rep, err := audit.Verify(path, audit.VerifyConfig{}); err != nil || rep.Records != 2 {
-		t.Errorf("VerifyFile = %+v, %v; want the 2 durable records intact", rep, err)
-	}
+		if !strings.Contains(logs.String(), "refusing further appends") {
+			t.Errorf("logged %q, want the failure", logs.String())
+		}
+		if err := l.Close(); reasonCode(err) != audit.CodeUnavailable {
+			t.Errorf("Close of a failed Log = %v, want the %s failure", err, audit.CodeUnavailable)
+		}
+		if rep, err := audit.Verify(path, audit.VerifyConfig{}); err != nil || rep.Records != 2 {
+			t.Errorf("VerifyFile = %+v, %v; want the 2 durable records intact", rep, err)
+		}
+	})
 }
 
 func TestOpenReadOnlyDir(t *testing.T) {

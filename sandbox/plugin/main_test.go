@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/toolwarden/toolwarden/sandbox"
+	"github.com/toolwarden/toolwarden/sandbox/sandboxtest"
 )
 
 // fixtureNames are the names the fixture binary is linked under; its
@@ -39,15 +38,7 @@ func TestMain(m *testing.M) {
 // isolated plugins.
 func requireIsolation(t testing.TB) {
 	t.Helper()
-	var u unix.Utsname
-	_ = unix.Uname(&u)
-	v := unix.ByteSliceToString(u.Release[:])
-	if os.Geteuid() != 0 {
-		t.Skipf("not running as root on kernel %s: namespaces, mounts and uid changes untested", v)
-	}
-	if LandlockABI() < 1 {
-		t.Skipf("landlock unavailable on kernel %s: filesystem confinement untested", v)
-	}
+	sandboxtest.RequireIsolation(t, Available(false), "isolated plugins (namespaces, mounts, uid changes, landlock, seccomp, rlimits)")
 }
 
 // fixture returns the path of the fixture binary linked as name, building

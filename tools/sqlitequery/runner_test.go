@@ -13,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/toolwarden/toolwarden/sandbox"
 	sandboxplugin "github.com/toolwarden/toolwarden/sandbox/plugin"
+	"github.com/toolwarden/toolwarden/sandbox/sandboxtest"
 )
 
 var (
@@ -49,15 +48,7 @@ func binary(t *testing.T) string {
 // runner, with the sample database's directory mounted read-only at /data:
 // the path the quickstart takes.
 func TestPluginRunner(t *testing.T) {
-	var u unix.Utsname
-	_ = unix.Uname(&u)
-	kernel := unix.ByteSliceToString(u.Release[:])
-	if os.Geteuid() != 0 {
-		t.Skipf("not running as root on kernel %s: the tool inside the isolated plugin runner untested", kernel)
-	}
-	if sandboxplugin.LandlockABI() < 1 {
-		t.Skipf("landlock unavailable on kernel %s: the tool inside the isolated plugin runner untested", kernel)
-	}
+	sandboxtest.RequireIsolation(t, sandboxplugin.Available(false), "the tool inside the isolated plugin runner")
 	db := samplePath(t)
 	bin := binary(t)
 	data, err := os.ReadFile(bin)
