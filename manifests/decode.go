@@ -61,15 +61,16 @@ func (d *document) has(path ...string) bool {
 
 // decodeInto checks the tree against the JSON tags of dst's type (exact,
 // case-sensitive names; no unknown fields; right JSON types; custom
-// decoders run with the field's path) and, if all is well, decodes the
-// document into dst.
+// decoders run with the field's path), reporting every problem in the
+// manifest's own words, and, if all is well, decodes the document into dst
+// with strictjson.Unmarshal, the one reader of JSON text.
 func decodeInto(d *document, dst any, ps *problems) bool {
 	before := len(ps.list)
 	checkValue(d.tree, reflect.TypeOf(dst).Elem(), "", ps)
 	if len(ps.list) > before {
 		return false
 	}
-	if err := json.Unmarshal(d.json, dst); err != nil {
+	if err := strictjson.Unmarshal(d.json, dst, strictjson.Limits{MaxBytes: maxJSONBytes, MaxDepth: maxDepth}); err != nil {
 		// Unreachable when checkValue passed; fail closed regardless.
 		ps.add("", "cannot decode: "+err.Error())
 		return false

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/toolwarden/toolwarden/manifests/strictjson"
 )
 
 // String returns the duration in Go syntax, e.g. "5s" or "1m30s".
@@ -26,7 +28,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 // "250ms" or "1m30s". Numbers, zero and negative durations are refused.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := strictjson.Unmarshal(b, &s, strictjson.Limits{MaxBytes: len(b)}); err != nil {
 		return fmt.Errorf("%s is not a duration (write a string such as \"5s\")", clip(string(b)))
 	}
 	v, err := time.ParseDuration(s)
@@ -79,7 +81,7 @@ func (s Size) MarshalJSON() ([]byte, error) {
 func (s *Size) UnmarshalJSON(b []byte) error {
 	text := string(b)
 	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &text); err != nil {
+		if err := strictjson.Unmarshal(b, &text, strictjson.Limits{MaxBytes: len(b)}); err != nil {
 			return fmt.Errorf("%s is not a size", clip(string(b)))
 		}
 	}
@@ -186,7 +188,7 @@ func (r Rate) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a string written as [ParseRate] reads it.
 func (r *Rate) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := strictjson.Unmarshal(b, &s, strictjson.Limits{MaxBytes: len(b)}); err != nil {
 		return fmt.Errorf("%s is not a rate (write a string such as \"30/min\")", clip(string(b)))
 	}
 	v, err := ParseRate(s)
