@@ -102,7 +102,6 @@ func (p *proxy) current() (*proxyCall, *egress.Client, error) {
 	return c, c.client, c.err
 }
 
-
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 	reply := func(status int, rep abi.Reply) {
 		data, err := json.Marshal(rep)

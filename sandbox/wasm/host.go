@@ -23,7 +23,6 @@ const (
 	maxReplyBytes = math.MaxInt32
 )
 
-
 // instantiateHost instantiates the toolwarden host module in rt.
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 	i32 := api.ValueTypeI32

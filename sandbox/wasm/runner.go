@@ -124,7 +124,7 @@ func New(cfg Config) (*Runner, error) {
 		rt:     rt,
 		imports: map[string]map[string]api.FunctionDefinition{
 			wasi_snapshot_preview1.ModuleName: rt.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions(),
-			abi.HostModule:                        rt.Module(abi.HostModule).ExportedFunctionDefinitions(),
+			abi.HostModule:                    rt.Module(abi.HostModule).ExportedFunctionDefinitions(),
 		},
 		programs: map[*Program]struct{}{},
 	}, nil

@@ -39,10 +39,10 @@ const EgressSocketEnv = abi.EgressSocketEnv
 // (not by the broker), Serve prints a notice and exits 1.
 func Serve(fn sdk.Func) {
 	goplugin.Serve(&goplugin.ServeConfig{
-		HandshakeConfig: wire.Handshake,
+		HandshakeConfig:  wire.Handshake,
 		VersionedPlugins: wire.ServerSet(&server{fn: fn}),
-		GRPCServer: goplugin.DefaultGRPCServer,
-		Logger:     hclog.NewNullLogger(),
+		GRPCServer:       goplugin.DefaultGRPCServer,
+		Logger:           hclog.NewNullLogger(),
 	})
 }
 
