@@ -156,6 +156,9 @@ func (l *Log) recoverCheckpoints(allowBroken bool) ([]checkpointRef, error) {
 	default:
 		return nil, fmt.Errorf("open audit checkpoints %s: %w", path, err)
 	}
+	if l.cpSize, err = f.Seek(0, io.SeekEnd); err != nil {
+		return nil, fmt.Errorf("open audit checkpoints: %w", err)
+	}
 	if l.origin == "" {
 		l.origin = s.origin
 	}
@@ -181,13 +184,15 @@ func (l *Log) checkpoint() {
 	c := checkpoint{Origin: l.origin, Count: l.durableSeq, Head: l.durableHead, Time: time.Now().UTC(), KeyID: l.keyID}
 	c.Sig = ed25519.Sign(l.key, c.signedText())
 	b, err := json.Marshal(&c)
+	line := append(EscapeLine(b), '\n')
 	if err == nil {
-		err = writeSync(l.cpf, append(EscapeLine(b), '\n'))
+		err = writeSync(l.cpf, line)
 	}
 	if err != nil {
 		l.fail(fmt.Errorf("write checkpoint for seq %d to %s: %w", c.Count, l.cpf.Name(), err))
 		return
 	}
+	l.cpSize += int64(len(line))
 	l.anchored = l.durableSeq
 }
 

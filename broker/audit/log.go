@@ -66,8 +66,12 @@ type Options struct {
 // A Log is safe for concurrent use. It holds an exclusive lock on
 // path+".lock" (flock, where available) until [Log.Close], which the
 // opener must call.
-// After a write or sync failure the Log is failed: every later Append
-// returns [CodeUnavailable] until it is closed and reopened.
+// After a write or sync failure the Log is failed: every Append returns
+// [CodeUnavailable] (fail closed) while the writer tries, every
+// [HealInterval], to write again. It cuts what the failed writes may have
+// left past the last durable record, continues the chain from it with an
+// [EventRecovered] record that says how long it was down and how many
+// appends it refused, and takes appends again.
 type Log struct {
 	path     string
 	lockf    *os.File // path+".lock", flocked for the Log's life
@@ -97,15 +101,21 @@ type Log struct {
 	lastSync    time.Duration // how long the last write and sync took
 	syncs       int           // batches committed
 	lingerTimer *time.Timer
+	cpSize      int64 // of the checkpoints file, after its last good write
 
 	mu     sync.Mutex // guards following
 	seq    uint64     // last record appended
 	head   string     // its hash
 	cur    *batch     // records waiting for the writer
 	spare  []byte     // a written batch's buffer, for reuse
-	failed error      // first write failure: the Log fails closed
-	closed bool
+	failed   error     // first write failure: the Log fails closed
+	failedAt time.Time // when it failed
+	refused  int       // appends refused since
+	closed   bool
 }
+
+// HealInterval is how often a failed Log tries to write again.
+const HealInterval = time.Second
 
 // batch is a group of records written and synced together.
 type batch struct {
@@ -444,6 +454,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	switch {
 	case l.failed != nil:
 		err := l.failed
+		l.refused++
 		l.mu.Unlock()
 		return err
 	case l.closed:
@@ -485,10 +496,14 @@ func (l *Log) run() {
 	defer l.wg.Done()
 	var timer *time.Timer
 	var tick <-chan time.Time // non-nil while the interval timer is armed
+	heal := time.NewTimer(HealInterval)
+	heal.Stop()
+	var healing <-chan time.Time // non-nil while the heal timer is armed
 	defer func() {
 		if timer != nil {
 			timer.Stop()
 		}
+		heal.Stop()
 	}()
 	for {
 		select {
@@ -500,10 +515,17 @@ func (l *Log) run() {
 		case <-tick:
 			tick = nil
 			l.checkpoint()
+		case <-healing:
+			healing = nil
+			l.heal()
 		case <-l.stop:
 			l.flush()
 			l.checkpoint()
 			return
+		}
+		if healing == nil && l.isFailed() {
+			heal.Reset(HealInterval)
+			healing = heal.C
 		}
 		if l.key == nil {
 			continue
@@ -544,6 +566,9 @@ func (l *Log) flush() {
 	l.syncs++
 	if err != nil {
 		b.err = l.fail(fmt.Errorf("write audit log %s (records %d and before): %w", l.path, b.seq, err))
+		l.mu.Lock()
+		l.refused += b.n
+		l.mu.Unlock()
 		close(b.done)
 		return
 	}
@@ -664,14 +689,112 @@ func (l *Log) fail(cause error) error {
 	defer l.mu.Unlock()
 	if l.failed == nil {
 		l.failed = unavailable(cause)
-		l.logger.Error("audit log failed; refusing further appends", "path", l.path, "err", cause)
+		l.failedAt = time.Now()
+		l.logger.Error("audit log failed; refusing appends until it can write again", "path", l.path, "err", cause)
 	}
 	if b := l.cur; b != nil {
 		l.cur = nil
 		b.err = l.failed
+		l.refused += b.n
 		close(b.done)
 	}
 	return l.failed
+}
+
+func (l *Log) isFailed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed != nil && !l.closed
+}
+
+// heal tries to write again after a failure: it reopens the files, cuts
+// what failed writes may have left past the last durable record (and the
+// last good checkpoint), and appends an EventRecovered record, synced. It
+// holds mu throughout, so the first append after it follows that record.
+// A file now shorter than what was durably written is not healed: records
+// are gone, and the Log stays failed.
+func (l *Log) heal() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed == nil || l.closed {
+		return
+	}
+	f, err := reopenAt(l.path, l.size)
+	if err != nil {
+		l.logger.Debug("audit log: still unavailable", "path", l.path, "err", err)
+		return
+	}
+	var cpf *os.File
+	if l.key != nil {
+		if cpf, err = reopenAt(CheckpointsPath(l.path), l.cpSize); err != nil {
+			f.Close()
+			l.logger.Debug("audit checkpoints: still unavailable", "path", l.path, "err", err)
+			return
+		}
+	}
+	now := time.Now()
+	rec := &Record{
+		Time:     now.UTC(),
+		Event:    EventRecovered,
+		Decision: DecisionDeny,
+		Reason:   CodeUnavailable,
+		Error: fmt.Sprintf("audit log unavailable from %s to %s (%s); %d appends refused meanwhile: %v",
+			l.failedAt.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano), now.Sub(l.failedAt).Round(time.Millisecond), l.refused, l.failed),
+		Repeats: l.refused,
+	}
+	body, err := encodeBody(rec)
+	if err != nil {
+		f.Close()
+		if cpf != nil {
+			cpf.Close()
+		}
+		return
+	}
+	line, hash := appendLine(nil, l.durableSeq+1, body, l.durableHead)
+	if err := writeSync(f, line); err != nil {
+		f.Close()
+		if cpf != nil {
+			cpf.Close()
+		}
+		l.logger.Debug("audit log: still unavailable", "path", l.path, "err", err)
+		return
+	}
+	l.f.Close() // the broken handle; its error says nothing new
+	l.f = f
+	if cpf != nil {
+		l.cpf.Close()
+		l.cpf = cpf
+	}
+	l.size += int64(len(line))
+	l.durableSeq, l.durableHead = l.durableSeq+1, hash
+	l.seq, l.head = l.durableSeq, l.durableHead
+	l.logger.Warn("audit log writable again; appends resume", "path", l.path, "down", now.Sub(l.failedAt).Round(time.Millisecond),
+		"refused", l.refused, "seq", l.durableSeq)
+	l.failed, l.refused = nil, 0
+}
+
+// reopenAt opens the file at path for appending and cuts it back to size,
+// the length it had after its last good write. A file shorter than that
+// lost data and is refused.
+func reopenAt(path string, size int64) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() < size {
+		err = fmt.Errorf("%s is %d bytes, shorter than the %d written to it", path, fi.Size(), size)
+	}
+	if err == nil && fi.Size() > size {
+		if err = f.Truncate(size); err == nil {
+			err = f.Sync()
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // Close writes what is waiting, writes a last checkpoint, stops the writer

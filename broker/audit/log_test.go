@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/toolwarden/toolwarden/broker/audit"
 	"github.com/toolwarden/toolwarden/broker/audit/audittest"
@@ -381,7 +382,7 @@ func TestAppendUnavailable(t *testing.T) {
 				t.Errorf("Append %d after the file broke: code %q (%v), want %q", i, got, err, audit.CodeUnavailable)
 			}
 		}
-		if !strings.Contains(logs.String(), "refusing further appends") {
+		if !strings.Contains(logs.String(), "refusing appends until it can write again") {
 			t.Errorf("logged %q, want the failure", logs.String())
 		}
 		if err := l.Close(); reasonCode(err) != audit.CodeUnavailable {
@@ -389,6 +390,50 @@ func TestAppendUnavailable(t *testing.T) {
 		}
 		if rep, err := audit.Verify(path, audit.VerifyConfig{}); err != nil || rep.Records != 2 {
 			t.Errorf("VerifyFile = %+v, %v; want the 2 durable records intact", rep, err)
+		}
+	})
+}
+
+// TestLogHeals breaks the log's file under it, as a full disk would, then
+// lets it write again: appends are refused while it is down, and resume by
+// themselves once it can write, after a record of the outage; the chain
+// verifies across it.
+func TestLogHeals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.log")
+		logger, logs := audittest.Logger()
+		l := audittest.Open(t, path, audit.Options{Logger: logger, SigningKey: testKey, CheckpointEvery: 1})
+		audittest.AppendN(t, l, 1, 2)
+		audit.CloseFileUnderneath(l)
+		for i := range 3 {
+			if err := l.Append(context.Background(), audittest.Record(3+i)); reasonCode(err) != audit.CodeUnavailable {
+				t.Fatalf("Append %d while the file is broken = %v, want %s", i, err, audit.CodeUnavailable)
+			}
+		}
+		time.Sleep(audit.HealInterval + time.Millisecond)
+		after := audittest.Record(9)
+		if err := l.Append(context.Background(), after); err != nil {
+			t.Fatalf("Append after the log could write again = %v, want it accepted", err)
+		}
+		if after.Seq != 4 {
+			t.Errorf("first record after the outage has seq %d, want 4 (2 durable records, then the outage's)", after.Seq)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatalf("Close after healing = %v", err)
+		}
+		if !strings.Contains(logs.String(), "writable again") {
+			t.Errorf("logged %q, want the recovery", logs.String())
+		}
+		rep, err := audit.Verify(path, audit.VerifyConfig{PublicKey: testPub()})
+		if err != nil || rep.Records != 4 {
+			t.Fatalf("Verify = %+v, %v; want 4 records, the chain and its checkpoints intact", rep, err)
+		}
+		gap, err := audit.ParseLine(bytes.TrimSuffix(audittest.Lines(audittest.ReadFile(t, path))[2], []byte("\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gap.Event != audit.EventRecovered || gap.Repeats != 3 || gap.Reason != audit.CodeUnavailable || !strings.Contains(gap.Error, "3 appends refused") {
+			t.Errorf("outage record = %+v, want event %s with 3 refused appends", gap, audit.EventRecovered)
 		}
 	})
 }

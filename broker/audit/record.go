@@ -11,6 +11,18 @@ const (
 	DecisionDeny  = "deny"  // the call was refused before it ran
 )
 
+// Events recorded in [Record.Event]: a record that is not one tool call.
+const (
+	// EventRefusals sums up refusals of one kind from one source that
+	// were not recorded one by one ([Record.Repeats] of them), so that a
+	// flood cannot fill the disk.
+	EventRefusals = "refusals"
+	// EventRecovered marks the return of a log that could not be
+	// written: [Record.Repeats] appends were refused meanwhile (their
+	// calls were refused too), and Error says when and why.
+	EventRecovered = "audit.recovered"
+)
+
 // Outcomes recorded in [Record.Outcome] for admitted calls.
 const (
 	OutcomeOK    = "ok"
@@ -25,6 +37,9 @@ const (
 type Record struct {
 	Seq  uint64    `json:"seq"` // position in the log, from 1; set by Append
 	Time time.Time `json:"time"`
+	// Event is "" for a tool call (or a request refused on its way to one)
+	// and names what the record is otherwise (EventRefusals, ...).
+	Event string `json:"event,omitempty"`
 
 	// Who.
 	Tenant   string   `json:"tenant,omitempty"`
@@ -37,6 +52,7 @@ type Record struct {
 	// Where from.
 	Session       string `json:"session,omitempty"`
 	RequestID     string `json:"request_id,omitempty"`
+	Method        string `json:"method,omitempty"`    // JSON-RPC method of a request refused before the broker
 	Transport     string `json:"transport,omitempty"` // cli, stdio, http
 	RemoteAddr    string `json:"remote_addr,omitempty"`
 	UserAgent     string `json:"user_agent,omitempty"`
@@ -53,6 +69,11 @@ type Record struct {
 	GrantedBy    string          `json:"granted_by,omitempty"` // the role whose grant admitted the call
 	Arguments    json.RawMessage `json:"arguments,omitempty"`  // redacted
 	ArgsSHA256   string          `json:"args_sha256,omitempty"`
+	// PayloadSHA256 and Excerpt describe a message refused before it was
+	// read as a call: its digest, and at most its first 256 bytes as
+	// text (redacted and escaped like every string), never the whole.
+	PayloadSHA256 string `json:"payload_sha256,omitempty"`
+	Excerpt       string `json:"excerpt,omitempty"`
 
 	// Decision and outcome.
 	Decision string `json:"decision"`         // allow or deny
@@ -69,6 +90,9 @@ type Record struct {
 	PeakMemoryBytes int64         `json:"peak_memory_bytes,omitempty"`
 	Egress          []Egress      `json:"egress,omitempty"`
 	Flags           []string      `json:"flags,omitempty"`
+	// Repeats counts what an event record sums up (refusals not recorded
+	// one by one, appends refused while the log was down).
+	Repeats int `json:"repeats,omitempty"`
 
 	// Chain.
 	Prev string `json:"prev"` // hash of the previous record (hex), "" for the first

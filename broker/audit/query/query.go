@@ -82,6 +82,7 @@ func Records(ctx context.Context, path string, f Filter, fn func(*audit.Record) 
 type lineFields struct {
 	seq      uint64
 	time     []byte
+	event    []byte
 	tenant   []byte
 	subject  []byte
 	session  []byte
@@ -244,6 +245,7 @@ func lineErr(name string, n int, err error) error {
 var (
 	keySeq      = []byte(`{"seq":`)
 	keyTime     = []byte(`,"time":"`)
+	keyEvent    = []byte(`,"event":"`)
 	keyTenant   = []byte(`,"tenant":"`)
 	keySubject  = []byte(`,"subject":"`)
 	keySession  = []byte(`,"session":"`)
@@ -288,6 +290,11 @@ func parseHead(line []byte, lf *lineFields) (int, bool) {
 	var ok bool
 	if lf.time, i, ok = stringAt(line, i+len(keyTime)); !ok {
 		return 0, false
+	}
+	if bytes.HasPrefix(line[i:], keyEvent) {
+		if lf.event, i, ok = stringAt(line, i+len(keyEvent)); !ok {
+			return 0, false
+		}
 	}
 	if bytes.HasPrefix(line[i:], keyTenant) {
 		if lf.tenant, i, ok = stringAt(line, i+len(keyTenant)); !ok {
