@@ -177,7 +177,7 @@ func (nopCore) ListTools(context.Context, auth.Principal) []broker.ToolInfo { re
 func (nopCore) CallTool(context.Context, broker.Call) (*broker.Outcome, error) {
 	return nil, &broker.Error{Code: broker.CodeUnknownTool, Public: "unknown tool"}
 }
-func (nopCore) RecordRefusal(context.Context, broker.Call, string, error) error { return nil }
+func (nopCore) Refuse(context.Context, broker.Refusal) error { return nil }
 
 type nopAuth struct{}
 

@@ -83,6 +83,10 @@ type Broker struct {
 	now      func() time.Time
 	rate     *limiter
 	redactor *redact.Redactor
+	flood    *floodGate
+
+	stop chan struct{} // closed by Close: stops the refusal sweeper
+	wg   sync.WaitGroup
 
 	mu       sync.Mutex // guards following
 	inflight map[string]int
@@ -118,6 +122,8 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		rate:     newLimiter(),
+		flood:    newFloodGate(),
+		stop:     make(chan struct{}),
 		inflight: make(map[string]int),
 	}
 	if b.log == nil {
@@ -160,7 +166,25 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.KillSwitchFile != "" {
 		b.kill = newKillSwitch(cfg.KillSwitchFile, b.log)
 	}
+	b.wg.Add(1)
+	go b.sweepRefusals()
 	return b, nil
+}
+
+// sweepRefusals records the summaries of refusal floods whose window has
+// ended, until Close.
+func (b *Broker) sweepRefusals() {
+	defer b.wg.Done()
+	t := time.NewTicker(RefusalWindow / 6)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			b.flushRefusals(context.Background(), false)
+		}
+	}
 }
 
 func cmp(v, def int) int {
@@ -181,6 +205,11 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.mu.Unlock()
 	if b.kill != nil {
 		b.kill.close()
+	}
+	if b.stop != nil {
+		close(b.stop)
+		b.wg.Wait()
+		b.flushRefusals(ctx, true)
 	}
 	var errs []error
 	for name, p := range b.programs {
@@ -234,7 +263,14 @@ func (b *Broker) CallTool(ctx context.Context, c Call) (*Outcome, error) {
 	if d.Tool != nil {
 		sensitive = b.programs[d.Tool.Name].sensitive
 	}
-	if err := b.record(ctx, rec, d.Value, sensitive); err != nil {
+	var err error
+	if rec.Decision == audit.DecisionDeny {
+		// A denial is a refusal like any other: a flood of them is summed up.
+		err = b.refusal(ctx, refusalKey{source(c.Principal, c.Meta), rec.Reason}, rec, d.Value, sensitive)
+	} else {
+		err = b.record(ctx, rec, d.Value, sensitive)
+	}
+	if err != nil {
 		b.log.Error("audit append failed; refusing call", "tool", c.Tool, "tenant", c.Principal.Tenant, "err", err)
 		return nil, &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable; call refused", Err: err}
 	}
@@ -244,22 +280,6 @@ func (b *Broker) CallTool(ctx context.Context, c Call) (*Outcome, error) {
 	out.Seq = rec.Seq
 	out.Duration = rec.Duration
 	return out, nil
-}
-
-// RecordRefusal appends the record of a call refused in front of the
-// broker, e.g. by authentication, with its reason code. It returns an
-// audit.unavailable *Error if the record cannot be written.
-func (b *Broker) RecordRefusal(ctx context.Context, c Call, code string, cause error) error {
-	rec := b.newRecord(c, b.now())
-	rec.Decision = audit.DecisionDeny
-	rec.Reason = code
-	if cause != nil {
-		rec.Error = detail(cause)
-	}
-	if err := b.record(ctx, rec, nil, nil); err != nil {
-		return &Error{Code: CodeAuditUnavailable, Public: "audit log unavailable", Err: err}
-	}
-	return nil
 }
 
 // record redacts rec, here and only here, and appends it. args is the

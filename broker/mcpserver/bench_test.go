@@ -32,7 +32,7 @@ func (benchCore) CallTool(_ context.Context, c broker.Call) (*broker.Outcome, er
 	return &broker.Outcome{Result: c.Args, Seq: 1}, nil
 }
 
-func (benchCore) RecordRefusal(context.Context, broker.Call, string, error) error { return nil }
+func (benchCore) Refuse(context.Context, broker.Refusal) error { return nil }
 
 func BenchmarkHTTPEcho1(b *testing.B)  { benchHTTPEcho(b, 1) }
 func BenchmarkHTTPEcho16(b *testing.B) { benchHTTPEcho(b, 16) }

@@ -11,8 +11,13 @@
 // # Guarantees
 //
 //   - Every HTTP request is authenticated, whatever its method or protocol
-//     era; a session id never stands in for a credential. A refused
-//     tools/call is handed to the broker's RecordRefusal so it is in the log.
+//     era; a session id never stands in for a credential.
+//   - Every request refused here (origin, host, HTTP method, body size,
+//     frame, protocol version and headers, session, authentication, and the
+//     errors mcp-go answers with) gets a stable reason code in its reply
+//     (the JSON-RPC error's data) and is handed to the broker's Refuse, so
+//     it is in the audit log: who as far as known, from where, the
+//     message's digest and a bounded excerpt.
 //   - A request to the MCP endpoint carrying a foreign or "null" Origin is
 //     refused (403); so is any request arriving on a loopback listener whose
 //     Host is not localhost, 127.0.0.1 or [::1] with the listener's port

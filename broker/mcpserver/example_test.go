@@ -26,7 +26,7 @@ func (noTools) ListTools(context.Context, auth.Principal) []broker.ToolInfo { re
 func (noTools) CallTool(context.Context, broker.Call) (*broker.Outcome, error) {
 	return nil, &broker.Error{Code: broker.CodeUnknownTool, Public: "unknown tool"}
 }
-func (noTools) RecordRefusal(context.Context, broker.Call, string, error) error { return nil }
+func (noTools) Refuse(context.Context, broker.Refusal) error { return nil }
 
 // A client without a valid credential learns where to get one.
 func Example() {

@@ -62,12 +62,8 @@ func (fakeAuth) Authenticate(_ context.Context, bearer string) (auth.Principal, 
 // client unchanged.
 const schemaWithDefs = `{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","$defs":{"msg":{"type":"string","maxLength":64}},"properties":{"message":{"$ref":"#/$defs/msg"}},"required":["message"],"additionalProperties":false}`
 
-// refusal is one RecordRefusal call.
-type refusal struct {
-	call  broker.Call
-	code  string
-	cause error
-}
+// refusal is one Refuse call.
+type refusal = broker.Refusal
 
 // fakeCore is a broker: echo, fail and secret exist; alice may call all
 // three, bob only echo and fail. echo returns its arguments; fail returns
@@ -119,10 +115,10 @@ func (c *fakeCore) CallTool(_ context.Context, call broker.Call) (*broker.Outcom
 	return &broker.Outcome{Result: json.RawMessage(`{"echo":` + string(args) + `}`), Seq: 7}, nil
 }
 
-func (c *fakeCore) RecordRefusal(_ context.Context, call broker.Call, code string, cause error) error {
+func (c *fakeCore) Refuse(_ context.Context, r broker.Refusal) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.refusals = append(c.refusals, refusal{call, code, cause})
+	c.refusals = append(c.refusals, r)
 	return nil
 }
 

@@ -74,9 +74,15 @@ func (s *Server) routes() http.Handler {
 			mux.HandleFunc(u.Path, s.serveMetadata)
 		}
 	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.refuseHTTP(w, r, httpState(r), http.StatusNotFound,
+			&frameError{code: codeInvalidRequest, reason: CodeProtocolPath, message: "not found: MCP is served at " + EndpointPath}, nil, nil)
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hostAllowed(r) {
-			http.Error(w, "forbidden: Host header not allowed on a loopback listener", http.StatusForbidden)
+			s.refuseHTTP(w, r, httpState(r), http.StatusForbidden,
+				&frameError{code: codeInvalidRequest, reason: CodeProtocolHost, message: "forbidden: Host header not allowed on a loopback listener"},
+				fmt.Errorf("Host %q", clip(r.Host)), nil)
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -99,14 +105,18 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 // serveMCP is the front of mcp-go's Streamable HTTP server.
 func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 	if !s.originAllowed(r) {
-		http.Error(w, "forbidden: Origin not allowed", http.StatusForbidden)
+		s.refuseHTTP(w, r, httpState(r), http.StatusForbidden,
+			&frameError{code: codeInvalidRequest, reason: CodeProtocolOrigin, message: "forbidden: Origin not allowed"},
+			fmt.Errorf("Origin %q", clip(strings.Join(r.Header.Values("Origin"), ", "))), nil)
 		return
 	}
 	switch r.Method {
 	case http.MethodPost, http.MethodGet, http.MethodDelete:
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		s.refuseHTTP(w, r, httpState(r), http.StatusMethodNotAllowed,
+			&frameError{code: codeInvalidRequest, reason: CodeProtocolMethod, message: "method not allowed: use POST, GET or DELETE"},
+			fmt.Errorf("HTTP method %q", clip(r.Method)), nil)
 		return
 	}
 
@@ -116,27 +126,22 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	st := &reqState{
-		principal:   principal,
-		transport:   TransportHTTP,
-		remoteAddr:  r.RemoteAddr,
-		userAgent:   r.UserAgent(),
-		headerProto: r.Header.Get(mcp.HeaderProtocolVersion),
-	}
+	st := httpState(r)
+	st.principal = principal
 	var body []byte
 	if r.Method == http.MethodPost {
 		var ok bool
-		if body, ok = s.readBody(w, r); !ok {
+		if body, ok = s.readBody(w, r, st); !ok {
 			return
 		}
 		f, ferr := parseFrame(body, s.maxBody)
 		if ferr != nil {
-			writeFrameError(w, http.StatusBadRequest, ferr)
+			s.refuseHTTP(w, r, st, http.StatusBadRequest, ferr, nil, body)
 			return
 		}
 		st.frame = f
 		if status, ferr := checkPost(r, st); ferr != nil {
-			writeFrameError(w, status, ferr)
+			s.refuseHTTP(w, r, st, status, ferr, nil, body)
 			return
 		}
 	}
@@ -147,14 +152,17 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 	modern := st.modern()
 	initialize := st.frame != nil && st.frame.method == string(mcp.MethodInitialize)
 	sid := r.Header.Get(server.HeaderKeySessionID)
+	sessionErr := func(status int, reason, message string) {
+		st.session = sid // the id presented, for the record
+		s.refuseHTTP(w, r, st, status, &frameError{code: codeInvalidRequest, reason: reason, message: message, id: frameID(st.frame)}, nil, body)
+	}
 	if !modern && initialize && s.sessions.full(ownerOf(principal)) {
-		writeJSONRPCError(w, http.StatusTooManyRequests, frameID(st.frame), codeInvalidRequest, CodeSessionLimit,
-			fmt.Sprintf("too many open sessions (limit %d): end one with DELETE or let it expire", maxSessionsPerPrincipal))
+		sessionErr(http.StatusTooManyRequests, CodeSessionLimit, fmt.Sprintf("too many open sessions (limit %d): end one with DELETE or let it expire", maxSessionsPerPrincipal))
 		return
 	}
 	if !modern && !initialize {
 		if sid == "" {
-			writeJSONRPCError(w, http.StatusBadRequest, frameID(st.frame), codeInvalidRequest, CodeSessionRequired, "invalid request: Mcp-Session-Id header required; send initialize first")
+			sessionErr(http.StatusBadRequest, CodeSessionRequired, "invalid request: Mcp-Session-Id header required; send initialize first")
 			return
 		}
 		b, status := s.sessions.use(sid, ownerOf(principal))
@@ -163,12 +171,12 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 			s.dropMCPSession(sid)
 			fallthrough
 		case sessionUnknown:
-			writeJSONRPCError(w, http.StatusNotFound, frameID(st.frame), codeInvalidRequest, CodeSessionUnknown, "session not found; send initialize to start a new one")
+			sessionErr(http.StatusNotFound, CodeSessionUnknown, "session not found; send initialize to start a new one")
 			return
 		case sessionForeign:
 			s.log.Warn("mcpserver: session presented by another principal", "session", sid,
 				"tenant", principal.Tenant, "subject", principal.Subject, "remote", r.RemoteAddr)
-			writeJSONRPCError(w, http.StatusForbidden, frameID(st.frame), codeInvalidRequest, CodeSessionForeign, "session belongs to another principal")
+			sessionErr(http.StatusForbidden, CodeSessionForeign, "session belongs to another principal")
 			return
 		}
 		st.session = sid
@@ -188,14 +196,25 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		s.sessions.openStream(st.session)
 		defer s.sessions.closeStream(st.session)
 	}
-	s.streamable.ServeHTTP(w, r2)
+	if r.Method != http.MethodPost {
+		s.streamable.ServeHTTP(w, r2)
+		return
+	}
+	// A JSON reply mcp-go gives is held back: an error gets its reason,
+	// and is recorded as a refusal.
+	cw := &captureWriter{ResponseWriter: w}
+	s.streamable.ServeHTTP(cw, r2)
+	cw.finish(func(reason, message string) {
+		s.refuse(r.Context(), st, reason, fmt.Errorf("mcp-go: %s", message), body)
+	})
 }
 
-// readBody reads a POST body up to the cap. Past the cap it answers 413
-// with a JSON-RPC error and reports false.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readBody reads a POST body up to the cap. Past the cap, or when the body
+// cannot be read, it answers with a JSON-RPC error, records the refusal
+// and reports false.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, st *reqState) ([]byte, bool) {
 	tooLarge := func() ([]byte, bool) {
-		writeFrameError(w, http.StatusRequestEntityTooLarge, bodyTooLarge(s.maxBody))
+		s.refuseHTTP(w, r, st, http.StatusRequestEntityTooLarge, bodyTooLarge(s.maxBody), nil, nil)
 		return nil, false
 	}
 	if r.ContentLength > s.maxBody {
@@ -206,7 +225,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return tooLarge()
 		}
-		writeJSONRPCError(w, http.StatusBadRequest, nil, codeParseError, CodeFrameParse, "could not read request body")
+		s.refuseHTTP(w, r, st, http.StatusBadRequest, &frameError{code: codeParseError, reason: CodeFrameParse, message: "could not read request body"}, err, nil)
 		return nil, false
 	}
 	// The whole request is in; lift the read deadline so that it cannot
@@ -255,8 +274,8 @@ func bearerToken(h http.Header) (string, error) {
 }
 
 // refuseUnauthenticated answers 401 (503 when authentication itself is
-// unavailable). A tools/call is first recorded through the broker so that
-// the refused call is in the audit log; other methods are only logged.
+// unavailable) and records the refusal, whatever the request was: the
+// message is read (within the cap) only to say what was refused.
 func (s *Server) refuseUnauthenticated(w http.ResponseWriter, r *http.Request, err error) {
 	code := auth.CodeInvalid
 	if c, ok := errors.AsType[coded](err); ok && strings.HasPrefix(c.ReasonCode(), "auth.") {
@@ -266,32 +285,19 @@ func (s *Server) refuseUnauthenticated(w http.ResponseWriter, r *http.Request, e
 	if pm, ok := errors.AsType[publicMessager](err); ok && pm.PublicMessage() != "" {
 		message = pm.PublicMessage()
 	}
+	st := httpState(r)
+	st.session = r.Header.Get(server.HeaderKeySessionID)
+	var body []byte
 	var f *frame
 	if r.Method == http.MethodPost && r.ContentLength <= s.maxBody {
-		if body, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody)); rerr == nil {
+		if b, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody)); rerr == nil {
+			body = b
 			f, _ = parseFrame(body, s.maxBody)
 		}
 	}
-	logAttrs := []any{"code", code, "remote", r.RemoteAddr, "user_agent", r.UserAgent(), "err", err}
-	if f != nil && f.kind == kindRequest && f.method == methodToolsCall {
-		st := &reqState{
-			transport:   TransportHTTP,
-			remoteAddr:  r.RemoteAddr,
-			userAgent:   r.UserAgent(),
-			headerProto: r.Header.Get(mcp.HeaderProtocolVersion),
-			session:     r.Header.Get(server.HeaderKeySessionID),
-			frame:       f,
-		}
-		if rerr := s.core.RecordRefusal(r.Context(), st.call(), code, err); rerr != nil {
-			s.log.Error("mcpserver: could not record refused call", append(logAttrs, "tool", f.toolName, "record_err", rerr)...)
-		}
-	} else {
-		method := ""
-		if f != nil {
-			method = f.method
-		}
-		s.log.Warn("mcpserver: unauthenticated request refused", append(logAttrs, "http_method", r.Method, "method", method)...)
-	}
+	st.frame = f
+	s.log.Warn("mcpserver: unauthenticated request refused", "code", code, "remote", r.RemoteAddr, "user_agent", r.UserAgent(), "http_method", r.Method, "err", err)
+	s.refuse(r.Context(), st, code, err, body)
 
 	if code == auth.CodeUnavailable {
 		w.Header().Set("Retry-After", "5")

@@ -351,13 +351,13 @@ func TestHTTPUnauthenticated(t *testing.T) {
 		body          []byte
 		hdr           map[string]string
 		wantChallenge string
-		wantRefusal   string // code recorded through RecordRefusal, "" for none
+		wantRefusal   string // code recorded through Refuse
 	}{
-		{"missing token, list", "", modernBody(1, "tools/list", nil), map[string]string{mcp.HeaderMethod: "tools/list"}, "Bearer " + metadata, ""},
+		{"missing token, list", "", modernBody(1, "tools/list", nil), map[string]string{mcp.HeaderMethod: "tools/list"}, "Bearer " + metadata, "auth.missing"},
 		{"missing token, call", "", call, callHdr, "Bearer " + metadata, "auth.missing"},
 		{"invalid token, call", "bogus", call, callHdr, "Bearer " + metadata + `, error="invalid_token", error_description="credential not accepted"`, "auth.invalid"},
 		{"expired token, call", tokenExpired, call, callHdr, "Bearer " + metadata + `, error="invalid_token", error_description="credential expired or not yet valid"`, "auth.expired"},
-		{"wrong audience, list", tokenAudience, modernBody(1, "tools/list", nil), map[string]string{mcp.HeaderMethod: "tools/list"}, "Bearer " + metadata + `, error="invalid_token", error_description="token not issued for this service"`, ""},
+		{"wrong audience, list", tokenAudience, modernBody(1, "tools/list", nil), map[string]string{mcp.HeaderMethod: "tools/list"}, "Bearer " + metadata + `, error="invalid_token", error_description="token not issued for this service"`, "auth.audience"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -381,21 +381,18 @@ func TestHTTPUnauthenticated(t *testing.T) {
 				t.Errorf("an unauthenticated call reached CallTool")
 			}
 			refusals := core.refusalList()[before:]
-			if tc.wantRefusal == "" {
-				if len(refusals) != 0 {
-					t.Errorf("RecordRefusal called %d times for a non-call", len(refusals))
-				}
-				return
-			}
 			if len(refusals) != 1 {
-				t.Fatalf("RecordRefusal called %d times, want 1", len(refusals))
+				t.Fatalf("Refuse called %d times, want 1: every refused request is recorded", len(refusals))
 			}
 			r := refusals[0]
-			if r.code != tc.wantRefusal || r.call.Tool != "echo" || !jsonEqual(t, r.call.Args, []byte(`{"message":"x"}`)) {
-				t.Errorf("refusal = %s %s %s, want %s echo", r.code, r.call.Tool, r.call.Args, tc.wantRefusal)
+			if r.Code != tc.wantRefusal || !bytes.Equal(r.Payload, tc.body) {
+				t.Errorf("refusal = %s, payload %s; want %s with the body", r.Code, r.Payload, tc.wantRefusal)
 			}
-			if r.call.Principal.Subject != "" || r.call.Meta.Transport != TransportHTTP || r.call.Meta.RequestID != "9" || r.call.Meta.ClientName != "raw" {
-				t.Errorf("refusal call = %+v", r.call)
+			if r.Principal.Subject != "" || r.Meta.Transport != TransportHTTP || r.Meta.ClientName != "raw" {
+				t.Errorf("refusal = %+v", r)
+			}
+			if bytes.Equal(tc.body, call) && (r.Method != "tools/call" || r.Tool != "echo" || r.Meta.RequestID != "9") {
+				t.Errorf("refused call recorded as %s %s id %s, want tools/call echo id 9", r.Method, r.Tool, r.Meta.RequestID)
 			}
 		})
 	}

@@ -24,7 +24,7 @@ import (
 type core interface {
 	ListTools(ctx context.Context, p auth.Principal) []broker.ToolInfo
 	CallTool(ctx context.Context, c broker.Call) (*broker.Outcome, error)
-	RecordRefusal(ctx context.Context, c broker.Call, code string, cause error) error
+	Refuse(ctx context.Context, r broker.Refusal) error
 }
 
 // authenticator resolves a bearer credential to a principal.

@@ -104,8 +104,11 @@ loop:
 // handling for a notification, and a goroutine for a request.
 func (s *Server) serveStdioLine(ctx context.Context, sess *stdioSession, p auth.Principal, w *lineWriter,
 	sem chan struct{}, requests *sync.WaitGroup, line stdioLine) {
+	base := &reqState{principal: p, transport: TransportStdio, session: sess.id}
 	if line.oversize {
-		w.write(tooLarge(s.maxFrame).reply())
+		fe := tooLarge(s.maxFrame)
+		s.refuse(ctx, base, fe.reason, fe, nil)
+		w.write(fe.reply())
 		return
 	}
 	data := bytes.TrimSpace(line.data)
@@ -114,6 +117,7 @@ func (s *Server) serveStdioLine(ctx context.Context, sess *stdioSession, p auth.
 	}
 	f, ferr := parseFrame(data, s.maxFrame)
 	if ferr != nil {
+		s.refuse(ctx, base, ferr.reason, ferr, data)
 		w.write(ferr.reply())
 		return
 	}
@@ -185,6 +189,15 @@ func (s *Server) handleStdioMessage(ctx context.Context, st *reqState, data []by
 			return errorReply(f.id, int(mcp.INTERNAL_ERROR), broker.CodeInternal, msgInternal)
 		}
 		return nil
+	}
+	if _, isErr := msg.(mcp.JSONRPCError); isErr {
+		// An error mcp-go answered with (an unknown method, bad params)
+		// gets its reason, and is recorded as a refusal.
+		reasoned, reason, message := reasonedReply(out)
+		if reason != "" {
+			s.refuse(ctx, st, reason, fmt.Errorf("mcp-go: %s", message), data)
+			return reasoned
+		}
 	}
 	return out
 }

@@ -566,6 +566,17 @@ func (e *testEnv) one(t *testing.T, mark int) audit.Record {
 	return recs[0]
 }
 
+// refused checks that exactly one record was appended after mark: the
+// refusal of a request with reason, as the front door records it.
+func (e *testEnv) refused(t *testing.T, mark int, reason string) audit.Record {
+	t.Helper()
+	rec := e.one(t, mark)
+	if rec.Decision != audit.DecisionDeny || rec.Reason != reason {
+		t.Errorf("refusal recorded as %s/%s, want deny/%s", rec.Decision, rec.Reason, reason)
+	}
+	return rec
+}
+
 // none checks that nothing was appended after mark.
 func (e *testEnv) none(t *testing.T, mark int) {
 	t.Helper()

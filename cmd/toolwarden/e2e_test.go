@@ -465,7 +465,8 @@ func TestHTTP(t *testing.T) {
 		checkRecord(t, env.one(t, mark), wantRecord{decision: audit.DecisionDeny, reason: codeArgsTooLarge, tool: "echo",
 			who: alice, auth: "apikey", keyID: analyst.id, requestID: "3", from: rawOrigin})
 
-		// One byte over: 413, with or without a Content-Length, and nothing recorded.
+		// One byte over: 413, with or without a Content-Length, and the
+		// refusal recorded (not the body).
 		for _, chunked := range []bool{false, true} {
 			mark := env.mark(t)
 			var body io.Reader = bytes.NewReader(sizedCall(t, maxFrame+1, build))
@@ -477,7 +478,7 @@ func TestHTTP(t *testing.T) {
 			if r.status != http.StatusRequestEntityTooLarge || !r.isRPC || r.rpc.Error == nil || *r.rpc.Error != want || string(r.rpc.ID) != "null" {
 				t.Errorf("body of %d bytes (chunked %v): %d %s, want 413 with id null and %+v", maxFrame+1, chunked, r.status, r.body, want)
 			}
-			env.none(t, mark)
+			env.refused(t, mark, "frame.too_large")
 		}
 
 		// mcp-go's client gets the error, and its next call is served.
@@ -486,7 +487,8 @@ func TestHTTP(t *testing.T) {
 		if _, err := c.CallTool(ctx, callReq("echo", `{"text":"hello`+strings.Repeat("a", maxFrame)+`"}`)); err == nil || !strings.Contains(err.Error(), want413) {
 			t.Errorf("CallTool over the cap: %v, want an error saying %q", err, want413)
 		}
-		env.none(t, mark)
+		env.refused(t, mark, "frame.too_large")
+		mark = env.mark(t)
 		res2, err := c.CallTool(ctx, callReq("echo", `{"text":"hello again"}`))
 		rec := env.one(t, mark)
 		checkAllowed(t, res2, err, `{"text":"hello again"}`, rec)
@@ -503,7 +505,9 @@ func TestHTTP(t *testing.T) {
 			if r.status != http.StatusForbidden || !strings.Contains(string(r.body), "Origin not allowed") {
 				t.Errorf("Origin %q: %d %s, want 403 Origin not allowed", o, r.status, r.body)
 			}
-			env.none(t, mark)
+			if rec := env.refused(t, mark, "protocol.origin"); rec.Tenant != "" || !strings.Contains(rec.Error, o) {
+				t.Errorf("refused Origin recorded as %+v, want no principal (not authenticated yet) and the Origin named", rec)
+			}
 		}
 		hdr := modernHeaders(analyst.secret, "tools/call", "echo")
 		hdr.Set("Origin", allowedOrigin)
@@ -752,7 +756,8 @@ func TestStdio(t *testing.T) {
 		checkRefused(t, &res, nil, codeArgsTooLarge, "")
 		checkRecord(t, env.one(t, mark), who(wantRecord{decision: audit.DecisionDeny, reason: codeArgsTooLarge, tool: "echo", requestID: "2"}))
 
-		// One byte over: a JSON-RPC error with a null id, nothing recorded...
+		// One byte over: a JSON-RPC error with a null id, the refusal
+		// recorded...
 		mark = env.mark(t)
 		p.send(t, sizedCall(t, maxFrame+1, func(args string) []byte { return legacyCall(3, "echo", args) }))
 		r = p.recv(t)
@@ -760,7 +765,7 @@ func TestStdio(t *testing.T) {
 		if r.Error == nil || *r.Error != want || string(r.ID) != "null" {
 			t.Errorf("frame of %d bytes: %+v, want id null and %+v", maxFrame+1, r, want)
 		}
-		env.none(t, mark)
+		env.refused(t, mark, "frame.too_large")
 
 		// ...and the next request on the same stream is served.
 		mark = env.mark(t)

@@ -120,7 +120,7 @@ func TestReplayFindsFlippedCalls(t *testing.T) {
 		b.CallTool(context.Background(), broker.Call{Principal: auth.Principal{Tenant: "acme", Subject: "alice", Roles: c.roles}, Tool: "notes", Args: json.RawMessage(c.args)})
 	}
 	// 12: refused by authentication, before the policy: skipped.
-	if err := b.RecordRefusal(context.Background(), broker.Call{Tool: "notes"}, "auth.invalid_key", errors.New("bad key")); err != nil {
+	if err := b.Refuse(context.Background(), broker.Refusal{Tool: "notes", Code: "auth.invalid", Cause: errors.New("bad key")}); err != nil {
 		t.Fatal(err)
 	}
 	b.Close(context.Background())

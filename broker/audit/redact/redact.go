@@ -337,8 +337,9 @@ func (r *Redactor) Text(s string) string {
 // Record redacts rec before it is hashed: its arguments (args, their
 // decoded value, and sensitive, the tool schema's sensitive pointers; see
 // [Redactor.ArgumentsRaw]) and every free-text field a client or a tool
-// controls (error, user agent, client name and version, model, flags,
-// egress hosts, paths and reasons). It is the one place a record is
+// controls (error, the excerpt of a refused message, request id, method,
+// user agent, client name and version, model, flags, egress hosts, paths
+// and reasons). It is the one place a record is
 // redacted. Slices rec shares with its caller are copied before a change.
 func (r *Redactor) Record(rec *audit.Record, args any, sensitive []string) {
 	if len(rec.Arguments) > 0 {
@@ -350,6 +351,9 @@ func (r *Redactor) Record(rec *audit.Record, args any, sensitive []string) {
 		}
 	}
 	rec.Error = r.Text(rec.Error)
+	rec.Excerpt = r.Text(rec.Excerpt)
+	rec.RequestID = r.Text(rec.RequestID)
+	rec.Method = r.Text(rec.Method)
 	rec.UserAgent = r.Text(rec.UserAgent)
 	rec.ClientName = r.Text(rec.ClientName)
 	rec.ClientVersion = r.Text(rec.ClientVersion)
