@@ -103,14 +103,14 @@ type Log struct {
 	lingerTimer *time.Timer
 	cpSize      int64 // of the checkpoints file, after its last good write
 
-	mu     sync.Mutex // guards following
-	seq    uint64     // last record appended
-	head   string     // its hash
-	cur    *batch     // records waiting for the writer
-	spare  []byte     // a written batch's buffer, for reuse
-	failed   error     // first write failure: the Log fails closed
-	failedAt time.Time // when it failed
-	refused  int       // appends refused since
+	mu       sync.Mutex // guards following
+	seq      uint64     // last record appended
+	head     string     // its hash
+	cur      *batch     // records waiting for the writer
+	spare    []byte     // a written batch's buffer, for reuse
+	failed   error      // first write failure: the Log fails closed
+	failedAt time.Time  // when it failed
+	refused  int        // appends refused since
 	closed   bool
 }
 
