@@ -39,6 +39,13 @@ type Outcome struct {
 	// Seq is the audit record's sequence number.
 	Seq      uint64
 	Duration time.Duration
+	// Reason is "" for a plain success, or the code of what happened on
+	// the way (sandbox.contained, output.redacted, output.flagged): the
+	// result was returned, and the record says why it is marked.
+	Reason string
+	// Flags are the record's flags: what the sandbox refused and what
+	// output screening found.
+	Flags []string
 }
 
 // ToolInfo is a tool as a caller sees it in tools/list.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/toolwarden/toolwarden/broker/audit/redact"
 	"github.com/toolwarden/toolwarden/broker/auth"
 	"github.com/toolwarden/toolwarden/broker/policy"
+	"github.com/toolwarden/toolwarden/broker/screen"
 	"github.com/toolwarden/toolwarden/manifests"
 	"github.com/toolwarden/toolwarden/sandbox"
 )
@@ -384,18 +386,69 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record, dp *policy
 	// The runner enforces inv.Limits.Timeout itself (a sandbox.Runner
 	// must; the conformance suite checks it), so ctx gets no second timer.
 	res, err := prog.Run(ctx, inv)
+	refused := false
 	if res != nil {
 		rec.PeakMemoryBytes = res.PeakMemoryBytes
 		rec.Egress = egress(res.Egress)
+		refused = slices.ContainsFunc(res.Egress, func(a sandbox.EgressAttempt) bool { return !a.Allowed })
+	}
+	if refused {
+		rec.Flags = append(rec.Flags, FlagSandboxRefused)
 	}
 	if err != nil {
-		return nil, fromSandbox(err)
+		e := fromSandbox(err)
+		switch e.Code {
+		case sandbox.CodeToolError, sandbox.CodeBadOutput, sandbox.CodeExit:
+			if refused {
+				// The refusal decides the call: the tool's own failure
+				// followed from it.
+				e = &Error{Code: sandbox.CodeEgressDenied, Public: e.Public + " (the sandbox refused a network or file access during the call)", Err: err}
+			}
+		}
+		return nil, e
 	}
-	// 6. Post.
-	rec.ResultSHA256 = sha256Hex(res.Output)
-	rec.ResultBytes = int64(len(res.Output))
+	if refused && g.FailOnRefusal() {
+		return nil, &Error{Code: sandbox.CodeEgressDenied, Public: "the call tried a network or file access outside its grant, and the role fails such calls"}
+	}
+	// 6. Output: secrets cut out, injection screened, as the role says.
+	v, serr := screen.Result(res.Output, screenPolicy(g.Output()), secretValues(inv.Env), b.redactor)
+	rec.Flags = append(rec.Flags, v.Flags...)
+	if serr != nil {
+		if errors.Is(serr, screen.ErrBlocked) {
+			return nil, &Error{Code: screen.CodeBlocked, Public: serr.Error()}
+		}
+		return nil, &Error{Code: CodeInternal, Public: "internal error", Err: fmt.Errorf("screen result: %w", serr)}
+	}
+	reason := v.Code
+	if refused {
+		reason = CodeContained
+	}
+	rec.ResultSHA256 = sha256Hex(v.Result)
+	rec.ResultBytes = int64(len(v.Result))
 	rec.Outcome = audit.OutcomeOK
-	return &Outcome{Result: json.RawMessage(res.Output)}, nil
+	rec.Reason = reason
+	return &Outcome{Result: json.RawMessage(v.Result), Reason: reason, Flags: slices.Clone(rec.Flags)}, nil
+}
+
+// FlagSandboxRefused marks a call during which the sandbox refused a
+// network or file access.
+const FlagSandboxRefused = "sandbox_refused"
+
+// screenPolicy turns a role's output policy into the screen's.
+func screenPolicy(o manifests.OutputPolicy) screen.Policy {
+	return screen.Policy{Injection: o.Injection, StripURLs: o.StripURLs}
+}
+
+// secretValues returns the values of the secrets a call was given.
+func secretValues(env map[string]string) []string {
+	if len(env) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(env))
+	for _, v := range env {
+		out = append(out, v)
+	}
+	return out
 }
 
 // sha256Hex returns the SHA-256 of b in lower-case hex.

@@ -67,6 +67,15 @@ name: admin
 tools:
   - name: "*"
 ---
+strict.yaml:apiVersion: toolwarden.dev/v1
+kind: Role
+name: strict
+tools:
+  - name: echo
+    onRefusal: fail
+    output: {injection: block, stripURLs: true}
+  - name: secretive
+---
 nobody.yaml:apiVersion: toolwarden.dev/v1
 kind: Role
 name: nobody
@@ -86,6 +95,9 @@ func fixture(t testing.TB) *manifests.Set {
 		}
 		sum := sha256.Sum256(art)
 		m := fmt.Sprintf(toolTmpl, tool.name, tool.name, hex.EncodeToString(sum[:]), tool.risk)
+		if tool.name == "secretive" {
+			m += "requires:\n  secrets: [WIKI_TOKEN]\n"
+		}
 		if err := os.WriteFile(filepath.Join(dir, tool.name+".yaml"), []byte(m), 0o644); err != nil {
 			t.Fatal(err)
 		}

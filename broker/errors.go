@@ -28,6 +28,7 @@ const (
 	CodeKillSwitch       = "denied.kill_switch" // the tool or tenant is switched off
 	CodeApprovalRequired = "denied.approval"    // a high-risk tool needs an approval
 	CodeInternal         = "internal"           // anything without a code
+	CodeContained        = "sandbox.contained"  // the sandbox refused an access during the call; its result stands, flagged
 )
 
 // Error is a refusal or failure with a stable reason code.

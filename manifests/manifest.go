@@ -121,7 +121,41 @@ type RoleTool struct {
 	// Mounts gives the tool host directories, read-only, at paths its
 	// manifest declares in requires.mounts. Not allowed with Name "*".
 	Mounts []Mount `json:"mounts,omitempty"`
+	// OnRefusal says what a refusal by the sandbox during a call (a host,
+	// an address or a file path outside the grant) does to the call:
+	// "contain" (the default: the run is contained, its result stands,
+	// marked sandbox.contained and flagged in the record) or "fail" (the
+	// call fails with sandbox.egress_denied, whatever the tool returned).
+	OnRefusal string `json:"onRefusal,omitempty"`
+	// Output is how the tool's results are screened before they leave.
+	Output *OutputPolicy `json:"output,omitempty"`
 }
+
+// OutputPolicy is how a role screens a tool's results. Injected secrets
+// and secret-looking strings are always redacted from a result; this says
+// what else happens.
+type OutputPolicy struct {
+	// Injection is what a result carrying instruction-override phrases,
+	// role or system tokens, hidden Unicode (tag characters, zero-width
+	// and bidi controls) or terminal escapes gets: "flag" (the default:
+	// the result is annotated and the record flagged), "strip" (the hidden
+	// characters and escapes are removed, the phrases marked) or "block"
+	// (the call fails with output.blocked).
+	Injection string `json:"injection,omitempty"`
+	// StripURLs replaces every http(s) URL in the result's strings with
+	// "[url removed]".
+	StripURLs bool `json:"stripURLs,omitempty"`
+}
+
+// Values of [RoleTool.OnRefusal] and [OutputPolicy.Injection].
+const (
+	OnRefusalContain = "contain"
+	OnRefusalFail    = "fail"
+
+	InjectionFlag  = "flag"
+	InjectionStrip = "strip"
+	InjectionBlock = "block"
+)
 
 // Mount maps a host directory to a path inside the sandbox, read-only.
 type Mount struct {

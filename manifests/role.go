@@ -85,6 +85,18 @@ func roleFromDocument(d *document, ps *problems) *Role {
 		}
 		checkEgressList(field+".egress", rt.Egress, ps)
 		checkMounts(field, &r, rt, ps)
+		switch rt.OnRefusal {
+		case "", OnRefusalContain, OnRefusalFail:
+		default:
+			ps.add(field+".onRefusal", fmt.Sprintf("%q is not \"contain\" or \"fail\"", clip(rt.OnRefusal)))
+		}
+		if o := rt.Output; o != nil {
+			switch o.Injection {
+			case "", InjectionFlag, InjectionStrip, InjectionBlock:
+			default:
+				ps.add(field+".output.injection", fmt.Sprintf("%q is not \"flag\", \"strip\" or \"block\"", clip(o.Injection)))
+			}
+		}
 	}
 	checkWildcardOverrides(r.Tools, ps)
 	if len(ps.list) > before {
@@ -127,6 +139,12 @@ func checkWildcardOverrides(entries []RoleTool, ps *problems) {
 		}
 		if w.Limits.Output > 0 && rt.Limits.Output == 0 {
 			drop("limits.output", "\"*\" sets limits.output")
+		}
+		if w.OnRefusal != "" && rt.OnRefusal == "" {
+			drop("onRefusal", "\"*\" sets onRefusal")
+		}
+		if w.Output != nil && rt.Output == nil {
+			drop("output", "\"*\" sets output screening")
 		}
 	}
 }

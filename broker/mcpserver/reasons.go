@@ -4,6 +4,7 @@ import (
 	"github.com/toolwarden/toolwarden/broker"
 	"github.com/toolwarden/toolwarden/broker/audit"
 	"github.com/toolwarden/toolwarden/broker/auth"
+	"github.com/toolwarden/toolwarden/broker/screen"
 	"github.com/toolwarden/toolwarden/sandbox"
 	"github.com/toolwarden/toolwarden/sandbox/abi"
 )
@@ -81,6 +82,12 @@ var Reasons = []Reason{
 	{sandbox.CodeClosed, "the runtime was closed"},
 	{sandbox.CodeOutputTooLarge, "the tool wrote past its output cap and was stopped"},
 	{sandbox.CodeToolError, "the tool reported an error (its message is shown)"},
+	{broker.CodeContained, "the sandbox refused a network or file access during the call; the result stands, marked and flagged"},
+
+	// Output screening.
+	{screen.CodeRedacted, "secrets (injected into the tool, or shaped like one) were cut from the result"},
+	{screen.CodeFlagged, "the result looks like a prompt injection: returned, annotated and flagged"},
+	{screen.CodeBlocked, "the result looks like a prompt injection and the role blocks such results"},
 
 	// Single network and file attempts.
 	{abi.CodeDeniedHost, "the host is not in the grant's egress list"},

@@ -67,6 +67,8 @@ type Grant struct {
 	mounts      []manifests.Mount
 	limits      Limits
 	rate        *manifests.Rate
+	onRefusal   string // manifests.OnRefusalContain or OnRefusalFail
+	output      manifests.OutputPolicy
 	alone       []*Grant // just this grant: Candidates' answer for one role
 }
 
@@ -96,6 +98,14 @@ func (g *Grant) Limits() Limits { return g.limits }
 
 // Rate returns the role's call budget for the tool, or nil for none.
 func (g *Grant) Rate() *manifests.Rate { return g.rate }
+
+// FailOnRefusal reports whether a refusal by the sandbox during a call
+// fails the call (the role's onRefusal is "fail") rather than being
+// contained.
+func (g *Grant) FailOnRefusal() bool { return g.onRefusal == manifests.OnRefusalFail }
+
+// Output returns how the grant screens results.
+func (g *Grant) Output() manifests.OutputPolicy { return g.output }
 
 // Error is a policy refusal with a reason code.
 type Error struct {
@@ -181,6 +191,10 @@ func newGrant(role string, tool *manifests.Tool, entry manifests.RoleTool, defau
 		schemaRaw: tool.InputSchema,
 		rate:      entry.Rate,
 		limits:    tighten(defaults, tool.Limits, entry.Limits),
+		onRefusal: entry.OnRefusal,
+	}
+	if entry.Output != nil {
+		g.output = *entry.Output
 	}
 	g.mounts = slices.Clone(entry.Mounts)
 	g.egress = slices.Clone(tool.Requires.Egress)

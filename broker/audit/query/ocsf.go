@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,8 +23,10 @@ const (
 	ocsfOperation    = "tools/call"
 	ocsfProductName  = "toolwarden"
 	ocsfVendorName   = "toolwarden"
-	ocsfSeverityInfo = 1
-	ocsfSeverityLow  = 2
+	ocsfSeverityInfo   = 1
+	ocsfSeverityLow    = 2
+	ocsfSeverityMedium = 3
+	ocsfSeverityHigh   = 4
 )
 
 // ocsfEvent is an OCSF API Activity event. Field names are OCSF's.
@@ -204,9 +207,38 @@ func OCSF(r *audit.Record, origin string) ([]byte, error) {
 	switch {
 	case r.Decision == audit.DecisionAllow && r.Outcome != audit.OutcomeError:
 		e.StatusID, e.Status = 1, "Success"
+		e.StatusCode = r.Reason
 	default:
 		e.StatusID, e.Status = 2, "Failure"
 		e.StatusCode, e.StatusDetail = r.Reason, r.Error
+	}
+	// What the sandbox refused, or output screening caught, during a call
+	// the policy allowed is a security event of its own: the disposition
+	// says what was done about it, the severity is raised.
+	switch {
+	case slices.Contains(r.Flags, "sandbox_refused") || r.Reason == "sandbox.contained" || r.Reason == "sandbox.egress_denied" || r.Reason == "output.blocked":
+		e.DispositionID, e.Disposition = 2, "Blocked"
+		e.SeverityID, e.Severity = ocsfSeverityMedium, "Medium"
+	case r.Reason == "output.redacted":
+		e.DispositionID, e.Disposition = 11, "Corrected"
+		e.SeverityID, e.Severity = ocsfSeverityMedium, "Medium"
+	case r.Reason == "output.flagged":
+		e.DispositionID, e.Disposition = 15, "Detected"
+		e.SeverityID, e.Severity = ocsfSeverityMedium, "Medium"
+	}
+	switch r.Event {
+	case audit.EventRecovered:
+		e.SeverityID, e.Severity = ocsfSeverityHigh, "High"
+		e.API.Operation = r.Event
+	case audit.EventRefusals:
+		e.SeverityID, e.Severity = ocsfSeverityMedium, "Medium"
+		e.API.Operation = r.Event
+	case "":
+		if r.Method != "" {
+			e.API.Operation = r.Method
+		}
+	default:
+		e.API.Operation = r.Event
 	}
 	e.Message = messageOf(r)
 	u := map[string]any{"seq": r.Seq, "decision": r.Decision}
@@ -228,6 +260,10 @@ func OCSF(r *audit.Record, origin string) ([]byte, error) {
 	add("result_sha256", r.ResultSHA256, r.ResultSHA256 != "")
 	add("result_bytes", r.ResultBytes, r.ResultBytes != 0)
 	add("truncated", r.Truncated, r.Truncated)
+	add("event", r.Event, r.Event != "")
+	add("repeats", r.Repeats, r.Repeats != 0)
+	add("payload_sha256", r.PayloadSHA256, r.PayloadSHA256 != "")
+	add("excerpt", r.Excerpt, r.Excerpt != "")
 	add("sandbox", r.Sandbox, r.Sandbox != "")
 	add("peak_memory_bytes", r.PeakMemoryBytes, r.PeakMemoryBytes != 0)
 	add("egress", r.Egress, len(r.Egress) > 0)

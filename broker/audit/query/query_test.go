@@ -362,3 +362,36 @@ func TestTail(t *testing.T) {
 		})
 	}
 }
+
+// TestOCSFRaisesContainment: a call the sandbox had to contain, or whose
+// output was screened, is no informational event.
+func TestOCSFRaisesContainment(t *testing.T) {
+	for _, tc := range []struct {
+		reason      string
+		flags       []string
+		disposition string
+		severity    string
+	}{
+		{"sandbox.contained", []string{"sandbox_refused"}, "Blocked", "Medium"},
+		{"output.redacted", []string{"output_secret"}, "Corrected", "Medium"},
+		{"output.flagged", []string{"output_instruction"}, "Detected", "Medium"},
+		{"", nil, "Allowed", "Informational"},
+	} {
+		r := audittest.Record(1)
+		r.Reason, r.Flags = tc.reason, tc.flags
+		b, err := query.OCSF(r, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct {
+			Disposition string `json:"disposition"`
+			Severity    string `json:"severity"`
+		}
+		if err := json.Unmarshal(b, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Disposition != tc.disposition || e.Severity != tc.severity {
+			t.Errorf("%s: disposition %s severity %s, want %s %s", tc.reason, e.Disposition, e.Severity, tc.disposition, tc.severity)
+		}
+	}
+}
