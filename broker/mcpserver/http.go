@@ -51,7 +51,8 @@ const (
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // HTTPServer returns an http.Server for addr serving Handler, with every
-// timeout set (see ReadHeaderTimeout and the constants after it).
+// timeout set (see ReadHeaderTimeout and the constants after it). Serve it
+// on [Server.Listener], which refuses ambiguous framing.
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
@@ -62,6 +63,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnContext:       connContext,
 	}
 }
 
@@ -79,6 +81,12 @@ func (s *Server) routes() http.Handler {
 			&frameError{code: codeInvalidRequest, reason: CodeProtocolPath, message: "not found: MCP is served at " + EndpointPath}, nil, nil)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ambiguousFraming(r.Context()) {
+			w.Header().Set("Connection", "close")
+			s.refuseHTTP(w, r, httpState(r), http.StatusBadRequest,
+				&frameError{code: codeInvalidRequest, reason: CodeAmbiguousFraming, message: "bad request: the request states its length twice (Content-Length and Transfer-Encoding)"}, nil, nil)
+			return
+		}
 		if !hostAllowed(r) {
 			s.refuseHTTP(w, r, httpState(r), http.StatusForbidden,
 				&frameError{code: codeInvalidRequest, reason: CodeProtocolHost, message: "forbidden: Host header not allowed on a loopback listener"},
@@ -128,6 +136,14 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 
 	st := httpState(r)
 	st.principal = principal
+	leave := s.gate.enter(ownerOf(principal), r.Method == http.MethodGet)
+	if leave == nil {
+		w.Header().Set("Retry-After", "1")
+		s.refuseHTTP(w, r, st, http.StatusTooManyRequests, &frameError{code: codeInvalidRequest, reason: CodeStreamLimit,
+			message: fmt.Sprintf("too many requests or streams open (at most %d requests and %d GET streams per principal)", MaxRequestsPerPrincipal, MaxStreamsPerPrincipal)}, nil, nil)
+		return
+	}
+	defer leave()
 	var body []byte
 	if r.Method == http.MethodPost {
 		var ok bool

@@ -109,6 +109,25 @@ func (m *memAudit) last(t *testing.T) audit.Record {
 // (analyst) may call echo, alice (admin) both.
 func newRealServer(t *testing.T) (*Server, *broker.Broker, *memAudit, string) {
 	t.Helper()
+	b, log := newRealBroker(t, func(_ context.Context, inv sandbox.Invocation) (*sandbox.Result, error) {
+		return &sandbox.Result{Output: bytes.Clone(inv.Args)}, nil
+	}, nil)
+	s, err := New(Config{Core: b, Auth: fakeAuth{}, ResourceURL: "https://broker.example.com/mcp", Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		s.Close()
+	})
+	return s, b, log, ts.URL
+}
+
+// newRealBroker is a real broker with tools echo and secret running run;
+// mod, if set, changes its config.
+func newRealBroker(t *testing.T, run sandboxtest.RunFunc, mod func(*broker.Config)) (*broker.Broker, *memAudit) {
+	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"echo", "secret"} {
 		art := []byte("artifact of " + name)
@@ -131,26 +150,19 @@ func newRealServer(t *testing.T) (*Server, *broker.Broker, *memAudit, string) {
 	if err != nil {
 		t.Fatalf("LoadDir: %v", err)
 	}
-	runner := sandboxtest.NewRunner(func(_ context.Context, inv sandbox.Invocation) (*sandbox.Result, error) {
-		return &sandbox.Result{Output: bytes.Clone(inv.Args)}, nil
-	})
+	runner := sandboxtest.NewRunner(run)
 	log := &memAudit{}
 	ctx := context.Background()
-	b, err := broker.New(ctx, broker.Config{Policy: mustPolicy(t, set), Runners: []sandbox.Runner{wasmKind{runner}}, Audit: log, Logger: quietLogger()})
+	cfg := broker.Config{Policy: mustPolicy(t, set), Runners: []sandbox.Runner{wasmKind{runner}}, Audit: log, Logger: quietLogger()}
+	if mod != nil {
+		mod(&cfg)
+	}
+	b, err := broker.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("broker.New: %v", err)
 	}
-	s, err := New(Config{Core: b, Auth: fakeAuth{}, ResourceURL: "https://broker.example.com/mcp", Logger: quietLogger()})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		s.Close()
-		b.Close(ctx)
-	})
-	return s, b, log, ts.URL
+	t.Cleanup(func() { b.Close(ctx) })
+	return b, log
 }
 
 func TestRealBrokerHTTP(t *testing.T) {

@@ -40,6 +40,7 @@ var Reasons = []Reason{
 	{CodeProtocolHost, "a Host header a loopback listener does not answer to: DNS rebinding (HTTP 403)"},
 	{CodeProtocolMethod, "an HTTP method the endpoint does not serve (HTTP 405)"},
 	{CodeProtocolPath, "a path the server does not serve (HTTP 404)"},
+	{CodeAmbiguousFraming, "a request stating its length twice (Content-Length and Transfer-Encoding): request smuggling (HTTP 400, connection closed)"},
 	{CodeProtocolContentType, "an HTTP POST whose body is not application/json"},
 	{CodeProtocolVersion, "an unsupported protocol version, or the header and the message disagreeing on it"},
 	{CodeProtocolHeaders, "Mcp-Method or Mcp-Name not naming what the message names"},
@@ -50,6 +51,7 @@ var Reasons = []Reason{
 	{CodeSessionUnknown, "a session never issued, ended, or expired"},
 	{CodeSessionForeign, "a session issued to another principal"},
 	{CodeSessionLimit, "the principal holds as many sessions as allowed"},
+	{CodeStreamLimit, "the principal has as many HTTP requests in flight or GET streams open as allowed (HTTP 429)"},
 
 	// Authentication.
 	{auth.CodeMissing, "no credential presented (HTTP 401)"},

@@ -108,6 +108,7 @@ type Server struct {
 	impl       mcp.Implementation // this server, as results name it
 	streamable *server.StreamableHTTPServer
 	sessions   *sessionStore
+	gate       *streamGate
 	handler    http.Handler
 
 	stop      chan struct{}
@@ -154,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.sessions = newSessionStore(s.idle)
+	s.gate = newStreamGate()
 
 	name := cfg.Name
 	if name == "" {

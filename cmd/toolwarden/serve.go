@@ -130,7 +130,7 @@ func serveStdio(ctx context.Context, srv *mcpserver.Server, authn *auth.Authenti
 func serveHTTP(ctx context.Context, srv *mcpserver.Server, ln net.Listener, logger *slog.Logger) error {
 	hs := srv.HTTPServer(ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(srv.Listener(ln)) }()
 	logger.Info("serving MCP over Streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp")
 	select {
 	case err := <-errc:

@@ -1,0 +1,90 @@
+package mcpserver
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// serveRaw serves s on a loopback listener as cmd/toolwarden does, and
+// returns its address.
+func serveRaw(t *testing.T, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := s.HTTPServer(ln.Addr().String())
+	go hs.Serve(s.Listener(ln))
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
+}
+
+// rawExchange writes req on a fresh connection and reads every response
+// the server sends before it closes the connection or goes quiet.
+func rawExchange(t *testing.T, addr, req string) []*http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	var out []*http.Response
+	for {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return out
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out = append(out, resp)
+	}
+}
+
+// TestAmbiguousFramingRefused sends a request with both Content-Length
+// and chunked Transfer-Encoding, with a second request smuggled behind
+// its chunked body: one 400 answer, the connection closed, the smuggled
+// request never served; and the refusal recorded.
+func TestAmbiguousFramingRefused(t *testing.T) {
+	s, core, _ := newTestServer(t, nil)
+	addr := serveRaw(t, s)
+	host := "Host: " + addr + "\r\n"
+	smuggled := "GET /mcp HTTP/1.1\r\n" + host + "Authorization: Bearer " + tokenAlice + "\r\n\r\n"
+	req := "POST /mcp HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"0\r\n\r\n" + smuggled
+	resps := rawExchange(t, addr, req)
+	if len(resps) != 1 || resps[0].StatusCode != http.StatusBadRequest {
+		var codes []int
+		for _, r := range resps {
+			codes = append(codes, r.StatusCode)
+		}
+		t.Fatalf("responses = %v, want exactly one 400", codes)
+	}
+	found := false
+	for _, r := range core.refusalList() {
+		if r.Code == CodeAmbiguousFraming {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("refusal not recorded: %+v", core.refusalList())
+	}
+
+	// Plain keep-alive pipelining, each framed once, is served as ever.
+	body := `{"jsonrpc":"2.0","id":1,"method":"ping"}`
+	one := "POST /mcp HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	chunk := "POST /mcp HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		strconv.FormatInt(int64(len(body)), 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+	if resps := rawExchange(t, addr, one+chunk+one); len(resps) != 3 {
+		t.Errorf("three pipelined requests got %d responses", len(resps))
+	}
+}
