@@ -90,6 +90,10 @@ type Broker struct {
 	stop chan struct{} // closed by Close: stops the refusal sweeper
 	wg   sync.WaitGroup
 
+	// withdrawn are the tools whose artifact failed its pin or its load
+	// at New: not listed, and refused with the reason. Fixed after New.
+	withdrawn map[string]*Error
+
 	mu       sync.Mutex // guards following
 	inflight map[string]int
 	closed   bool
@@ -118,7 +122,8 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 		set:      cfg.Policy.Set(),
 		policy:   cfg.Policy,
 		audit:    cfg.Audit,
-		programs: make(map[string]program),
+		programs:  make(map[string]program),
+		withdrawn: make(map[string]*Error),
 		maxConc:  cmp(cfg.MaxConcurrentPerTenant, DefaultMaxConcurrentPerTenant),
 		secrets:  maps.Clone(cfg.Secrets),
 		log:      cfg.Logger,
@@ -160,8 +165,13 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 		}
 		prog, err := r.Prepare(ctx, sandbox.Spec{Tool: name, Path: t.ArtifactPath(), SHA256: t.ArtifactSHA256()})
 		if err != nil {
-			b.Close(ctx)
-			return nil, fmt.Errorf("broker: prepare tool %q: %w", name, err)
+			// One tool that fails its pin or its load is withdrawn, not
+			// the broker: the others serve.
+			if werr := b.withdraw(ctx, t, err); werr != nil {
+				b.Close(ctx)
+				return nil, werr
+			}
+			continue
 		}
 		b.programs[name] = program{Program: prog, kind: kind, sensitive: t.Schema().SensitivePointers()}
 	}
@@ -172,6 +182,39 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	go b.sweepRefusals()
 	return b, nil
 }
+
+// withdraw takes a tool whose artifact failed to prepare out of service:
+// it is logged, audited (an EventWithdrawn record with the reason), not
+// listed and refused with the reason. It returns an error only when the
+// record cannot be written.
+func (b *Broker) withdraw(ctx context.Context, t *manifests.Tool, cause error) error {
+	e := fromSandbox(cause)
+	if e.Code == CodeInternal {
+		e.Code = sandbox.CodeLoad
+	}
+	w := &Error{Code: e.Code, Public: fmt.Sprintf("tool %q is withdrawn: its artifact failed its pin or its load when the broker started (%s)", t.Name, e.Code), Err: cause}
+	b.withdrawn[t.Name] = w
+	b.log.Error("tool withdrawn: its artifact failed its pin or its load; the other tools serve", "tool", t.Name, "reason", e.Code, "err", cause)
+	rec := &audit.Record{
+		Time:         b.now().UTC(),
+		Event:        EventWithdrawn,
+		Tool:         t.Name,
+		ToolVersion:  t.Version,
+		ToolDigest:   t.ArtifactSHA256(),
+		ManifestHash: b.set.Hash,
+		Decision:     audit.DecisionDeny,
+		Reason:       e.Code,
+		Error:        detail(cause),
+	}
+	if err := b.record(ctx, rec, nil, nil); err != nil {
+		return fmt.Errorf("broker: record the withdrawal of tool %q: %w", t.Name, err)
+	}
+	return nil
+}
+
+// EventWithdrawn is the audit event of a tool withdrawn at start because
+// its artifact failed its pin or its load.
+const EventWithdrawn = "tool.withdrawn"
 
 // sweepRefusals records the summaries of refusal floods whose window has
 // ended, until Close.
@@ -232,6 +275,9 @@ func (b *Broker) ListTools(ctx context.Context, p auth.Principal) []ToolInfo {
 	out := make([]ToolInfo, 0, len(grants))
 	for _, g := range grants {
 		t := g.Tool()
+		if b.withdrawn[t.Name] != nil {
+			continue
+		}
 		out = append(out, ToolInfo{
 			Name:        t.Name,
 			Description: t.Description,
@@ -355,6 +401,9 @@ func (b *Broker) call(ctx context.Context, c Call, rec *audit.Record, dp *policy
 	g := d.Grant
 	tool := d.Tool
 	rec.GrantedBy = g.Role()
+	if w := b.withdrawn[tool.Name]; w != nil {
+		return nil, w
+	}
 
 	// 3. Admission: kill switch, rate, concurrency, approval.
 	if e := b.admit(c, g); e != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -528,10 +529,34 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			}
 		})
 	}
-	failing := sandboxtest.NewRunner(nil)
+}
+
+// TestToolFailingItsPinIsWithdrawn: one tool whose artifact no longer
+// matches its pin is withdrawn (audited, not listed, refused with the
+// integrity code) while the others serve.
+func TestToolFailingItsPinIsWithdrawn(t *testing.T) {
+	failing := sandboxtest.NewRunner(echoRun)
 	failing.FailPrepare("echo", &sandbox.Error{Code: sandbox.CodeDigestMismatch, Public: "digest mismatch"})
-	if _, err := broker.New(context.Background(), broker.Config{Policy: mustPolicy(t, set), Audit: &memLog{}, Runners: []sandbox.Runner{asWasm{failing}}}); err == nil || !strings.Contains(err.Error(), "digest mismatch") {
-		t.Errorf("New() with a digest mismatch = %v, want a load error", err)
+	log := &memLog{}
+	b, err := broker.New(context.Background(), broker.Config{Policy: mustPolicy(t, fixture(t)), Audit: log, Runners: []sandbox.Runner{asWasm{failing}}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("New with one tool failing its pin = %v, want the broker serving the rest", err)
+	}
+	defer b.Close(context.Background())
+	rec := log.last(t)
+	if rec.Event != broker.EventWithdrawn || rec.Tool != "echo" || rec.Reason != sandbox.CodeDigestMismatch {
+		t.Errorf("withdrawal record = %+v", rec)
+	}
+	for _, info := range b.ListTools(context.Background(), principal("admin")) {
+		if info.Name == "echo" {
+			t.Errorf("a withdrawn tool is listed")
+		}
+	}
+	if _, err := b.CallTool(context.Background(), broker.Call{Principal: principal("admin"), Tool: "echo", Args: json.RawMessage(`{"text":"x"}`)}); codeOf(err) != sandbox.CodeDigestMismatch {
+		t.Errorf("call of the withdrawn tool: %v, want %s", err, sandbox.CodeDigestMismatch)
+	}
+	if _, err := b.CallTool(context.Background(), broker.Call{Principal: principal("admin"), Tool: "limited", Args: json.RawMessage(`{"text":"x"}`)}); err != nil {
+		t.Errorf("another tool does not serve: %v", err)
 	}
 }
 
