@@ -40,34 +40,57 @@ var manifestExts = []string{".yaml", ".yml", ".json"}
 // The error is a [*LoadError] with every problem found, sorted by file and
 // field. [Set.Hash] is the SHA-256 over the sorted (relative path, bytes)
 // of the manifest files.
-func LoadDir(dir string) (*Set, error) {
-	set, ps := loadDir(dir)
+func LoadDir(dir string) (*Set, error) { return LoadDirs(dir) }
+
+// LoadDirs loads the manifests of several directories as one set, as
+// [LoadDir] loads one: names must be unique across them, and a role may
+// grant a tool of another directory (shared tool manifests beside
+// per-deployment roles). Each file keeps its own directory for relative
+// paths. [Set.Hash] covers every directory, in the order given.
+func LoadDirs(dirs ...string) (*Set, error) {
+	set, ps := loadDirs(dirs)
 	if len(ps) > 0 {
 		return nil, &LoadError{Problems: ps}
 	}
 	return set, nil
 }
 
-// Lint returns what [LoadDir] would report for dir, sorted by file and
-// field; nil means LoadDir would succeed.
-func Lint(dir string) []Problem {
-	_, ps := loadDir(dir)
+// Lint returns what [LoadDirs] would report for dirs, sorted by file and
+// field; nil means it would succeed.
+func Lint(dirs ...string) []Problem {
+	_, ps := loadDirs(dirs)
 	return ps
 }
 
-func loadDir(dir string) (*Set, []Problem) {
-	files, err := manifestFiles(dir)
-	if err != nil {
-		return nil, []Problem{{File: dir, Why: err.Error()}}
+func loadDirs(dirs []string) (*Set, []Problem) {
+	if len(dirs) == 0 {
+		return nil, []Problem{{Why: "no manifest directory"}}
 	}
-	if len(files) == 0 {
-		return nil, []Problem{{File: dir, Why: "no manifest files (*.yaml, *.yml, *.json)"}}
+	type file struct{ dir, rel, hashed string }
+	var files []file
+	for i, dir := range dirs {
+		rels, err := manifestFiles(dir)
+		if err != nil {
+			return nil, []Problem{{File: dir, Why: err.Error()}}
+		}
+		if len(rels) == 0 {
+			return nil, []Problem{{File: dir, Why: "no manifest files (*.yaml, *.yml, *.json)"}}
+		}
+		for _, rel := range rels {
+			hashed := rel
+			if i > 0 {
+				// One directory hashes as it always did; more name theirs.
+				hashed = fmt.Sprintf("%d/%s", i, rel)
+			}
+			files = append(files, file{dir, rel, hashed})
+		}
 	}
 	var all []Problem
 	set := &Set{Tools: map[string]*Tool{}, Roles: map[string]*Role{}}
 	h := sha256.New()
-	for _, rel := range files {
-		path := filepath.Join(dir, filepath.FromSlash(rel))
+	for _, f := range files {
+		rel := f.hashed
+		path := filepath.Join(f.dir, filepath.FromSlash(f.rel))
 		ps := &problems{file: path}
 		data, err := readManifest(path)
 		if err != nil {

@@ -371,3 +371,23 @@ func TestLoadQuickstart(t *testing.T) {
 		t.Errorf("quickstart has %d tools and %d roles, want %d and %d (at least 2 each)", len(set.Tools), len(set.Roles), tools, roles)
 	}
 }
+
+// TestLoadDirs loads tools from one directory and roles from another as
+// one set, and refuses a name defined in both.
+func TestLoadDirs(t *testing.T) {
+	tree := baseTree()
+	role := tree["roles/analyst.yaml"]
+	delete(tree, "roles/analyst.yaml")
+	tools := writeTree(t, tree)
+	roles := writeTree(t, map[string]string{"analyst.yaml": role})
+	set, err := LoadDirs(tools, roles)
+	if err != nil {
+		t.Fatalf("LoadDirs: %v", err)
+	}
+	if len(set.Tools) != 2 || len(set.Roles) != 1 {
+		t.Errorf("loaded %d tools and %d roles, want 2 and 1", len(set.Tools), len(set.Roles))
+	}
+	if _, err := LoadDirs(tools, tools); err == nil || !strings.Contains(err.Error(), "already defined") {
+		t.Errorf("LoadDirs of one directory twice = %v, want the duplicates refused", err)
+	}
+}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -16,8 +18,9 @@ import (
 // fileConfig is toolwarden.yaml. Relative paths are relative to the file's
 // directory.
 type fileConfig struct {
-	// Manifests is the directory of tool and role manifests. Required.
-	Manifests string `yaml:"manifests"`
+	// Manifests is the directory of tool and role manifests, or a list of
+	// directories loaded as one set. Required.
+	Manifests dirList `yaml:"manifests"`
 	// Audit configures the invocation log.
 	Audit auditConfig `yaml:"audit"`
 	// Cache is the wazero compilation cache directory; "" means
@@ -109,8 +112,8 @@ func loadConfig(path string) (*fileConfig, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
 	}
-	if c.Manifests == "" {
-		return nil, fmt.Errorf("config %s: manifests: required", path)
+	if len(c.Manifests) == 0 || slices.Contains(c.Manifests, "") {
+		return nil, fmt.Errorf("config %s: manifests: required (a directory, or a list of them)", path)
 	}
 	if c.MaxConcurrentPerTenant < 0 {
 		return nil, fmt.Errorf("config %s: maxConcurrentPerTenant: must be positive", path)
@@ -134,7 +137,32 @@ func (c *fileConfig) path(p, def string) string {
 	return filepath.Join(c.dir, p)
 }
 
-func (c *fileConfig) manifestsDir() string { return c.path(c.Manifests, "") }
+// manifestsDirs returns the manifest directories, resolved.
+func (c *fileConfig) manifestsDirs() []string {
+	out := make([]string, len(c.Manifests))
+	for i, d := range c.Manifests {
+		out[i] = c.path(d, "")
+	}
+	return out
+}
+
+// dirList is a directory or a list of directories in YAML.
+type dirList []string
+
+// UnmarshalYAML takes a string or a list of strings.
+func (d *dirList) UnmarshalYAML(unmarshal func(any) error) error {
+	var one string
+	if err := unmarshal(&one); err == nil {
+		*d = dirList{one}
+		return nil
+	}
+	var many []string
+	if err := unmarshal(&many); err != nil {
+		return errors.New("want a directory or a list of directories")
+	}
+	*d = many
+	return nil
+}
 func (c *fileConfig) auditPath() string    { return c.path(c.Audit.Path, "audit.log") }
 func (c *fileConfig) cacheDir() string     { return c.path(c.Cache, ".toolwarden/cache") }
 func (c *fileConfig) keysPath() string     { return c.path(c.Keys, "keys.json") }

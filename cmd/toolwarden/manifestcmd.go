@@ -14,14 +14,15 @@ func newManifestCmd() *cobra.Command {
 		Short: "Lint and pin tool and role manifests",
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "lint DIR",
-		Short: "Check every manifest under DIR; print each problem as file: field: why",
+		Use:   "lint DIR...",
+		Short: "Check every manifest under DIR (several directories as one set); print each problem as file: field: why",
 		Long: `Check every tool and role manifest under DIR as the broker would load them: strict
-decoding, schemas, hidden characters, cross-references, artifact digests. Prints every
-problem as "file: field: why" and exits 1 if there is any.`,
-		Args: cobra.ExactArgs(1),
+decoding, schemas, hidden characters, cross-references, artifact digests. Several directories
+are checked as one set, as a config listing them loads them. Prints every problem as
+"file: field: why" and exits 1 if there is any.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			problems := manifests.Lint(args[0])
+			problems := manifests.Lint(args...)
 			for _, p := range problems {
 				fmt.Fprintln(cmd.OutOrStdout(), p.String())
 			}

@@ -109,7 +109,7 @@ func (s *stack) close(ctx context.Context) error {
 // isolate plugins, the plugin tools withdrawn. isolated reports whether
 // plugin tools remain and need the plugin runtime.
 func loadPolicy(cfg *fileConfig, logger *slog.Logger) (pol *policy.Policy, isolated bool, err error) {
-	set, err := manifests.LoadDir(cfg.manifestsDir())
+	set, err := manifests.LoadDirs(cfg.manifestsDirs()...)
 	if err != nil {
 		return nil, false, fmt.Errorf("load manifests: %w", err)
 	}
