@@ -163,9 +163,10 @@ func (d *dirList) UnmarshalYAML(unmarshal func(any) error) error {
 	*d = many
 	return nil
 }
-func (c *fileConfig) auditPath() string    { return c.path(c.Audit.Path, "audit.log") }
-func (c *fileConfig) cacheDir() string     { return c.path(c.Cache, ".toolwarden/cache") }
-func (c *fileConfig) keysPath() string     { return c.path(c.Keys, "keys.json") }
+
+func (c *fileConfig) auditPath() string { return c.path(c.Audit.Path, "audit.log") }
+func (c *fileConfig) cacheDir() string  { return c.path(c.Cache, ".toolwarden/cache") }
+func (c *fileConfig) keysPath() string  { return c.path(c.Keys, "keys.json") }
 
 // policyConfig is the policy configuration of set under c: the default
 // limits and the argument cap.
