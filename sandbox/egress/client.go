@@ -299,6 +299,23 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
+// UnreadableHost is the Host of an attempt whose request could not be
+// read: there is no host to name.
+const UnreadableHost = "(unreadable request)"
+
+// Unreadable records a request that could not be decoded as a refused
+// attempt (CodeInvalidRequest, host [UnreadableHost]), counted against the
+// request cap like any other, and returns the refusal with cause's
+// message.
+func (c *Client) Unreadable(cause error) error {
+	err := newError(CodeInvalidRequest, cause.Error(), nil)
+	idx, berr := c.begin(Target{Host: UnreadableHost})
+	if berr != nil {
+		return berr
+	}
+	return c.end(idx, err)
+}
+
 // begin reserves an attempt for t, or refuses it with
 // CodeTooManyRequests. Only the first refusal past the cap is recorded, so
 // a looping tool cannot grow the record without bound.

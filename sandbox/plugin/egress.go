@@ -128,14 +128,14 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusRequestEntityTooLarge, &sandbox.Error{Code: egress.CodeRequestTooLarge, Public: "the egress request is too large"})
 		return
 	}
-	req, err := abi.DecodeRequest(data)
-	if err != nil {
-		fail(http.StatusBadRequest, &sandbox.Error{Code: egress.CodeInvalidRequest, Public: err.Error()})
-		return
-	}
 	call, client, err := p.current()
 	if err != nil {
 		fail(http.StatusForbidden, err)
+		return
+	}
+	req, err := abi.DecodeRequest(data)
+	if err != nil {
+		fail(http.StatusBadRequest, client.Unreadable(err))
 		return
 	}
 	res, err := client.Do(call.ctx, req)

@@ -106,12 +106,14 @@ func httpReply(ctx context.Context, mod api.Module, stack []uint64) {
 
 // do decodes and makes one request and returns the encoded reply.
 func (st *callState) do(ctx context.Context, data []byte) []byte {
-	req, err := abi.DecodeRequest(data)
-	if err != nil {
-		return errorReply(&sandbox.Error{Code: egress.CodeInvalidRequest, Public: err.Error()})
-	}
 	client, err := st.egressClient()
 	if err != nil {
+		return errorReply(err)
+	}
+	req, err := abi.DecodeRequest(data)
+	if err != nil {
+		err = client.Unreadable(err)
+		st.syncAttempts()
 		return errorReply(err)
 	}
 	res, err := client.Do(ctx, req)

@@ -428,6 +428,10 @@ func TestHostABI(t *testing.T) {
 		step("raw", "json", okReq, "cap", "16"),
 		step("raw", "json", `{"url":"x","url":"y"}`, "cap", "4096"),
 		step("raw", "json", `{"URL":"`+srv.base+`/ok"}`, "cap", "4096"),
+	)
+	// Unreadable requests count against the per-call request cap (4 here)
+	// like any other, so the rest go in a second call.
+	out2, res2 := probe(t, sandbox.Invocation{Egress: []string{srv.grant}},
 		step("raw", "json", `{"url":"`+srv.base+`/ok","headers":{"A":["1"],"A":["2"]}}`, "cap", "4096"),
 		step("raw", "json", `{"url":"`+srv.base+`/ok"} {}`, "cap", "4096"),
 		step("raw", "json", `["`+srv.base+`/ok"]`, "cap", "4096"),
@@ -463,16 +467,22 @@ func TestHostABI(t *testing.T) {
 		`must be an object, not an array`,
 		`header Host may not be set by a tool`,
 	} {
-		o := out[4+i]
+		o := append(out[4:], out2...)[i]
 		if !strings.Contains(o, `"code":"egress.invalid_request"`) || !strings.Contains(o, want) {
 			t.Errorf("raw request #%d = %q, want egress.invalid_request: %s", i, o, want)
 		}
 	}
-	// Malformed requests never reach the network; the Host header one is
-	// refused by the client and recorded.
+	// Malformed requests never reach the network, and each is recorded as
+	// a refusal (no host to name); the Host header one is refused by the
+	// client and recorded with its host.
+	unreadable := attempt{host: egress.UnreadableHost, reason: egress.CodeInvalidRequest}
 	checkEgress(t, "Run(hostprobe, ABI)", res.Egress, []attempt{
 		{host: "127.0.0.1", port: srv.port, address: true, allowed: true},
 		{host: "127.0.0.1", port: srv.port, address: true, allowed: true},
+		unreadable, unreadable,
+	})
+	checkEgress(t, "Run(hostprobe, ABI) #2", res2.Egress, []attempt{
+		unreadable, unreadable, unreadable,
 		{host: "127.0.0.1", port: srv.port, reason: egress.CodeInvalidRequest},
 	})
 }
