@@ -169,6 +169,12 @@ func New(cfg Config) (*Policy, error) {
 					if _, explicit := byTool[name]; explicit {
 						continue // an explicit entry wins over the wildcard
 					}
+					if len(tool.Requires.Secrets) > 0 {
+						// A tool the broker hands secrets to is granted by
+						// name only: a wildcard written before it existed
+						// must not reach it.
+						continue
+					}
 				}
 				g, err := newGrant(roleName, tool, entry, defaults)
 				if err != nil {

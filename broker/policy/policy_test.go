@@ -483,6 +483,23 @@ func TestWildcard(t *testing.T) {
 	}
 }
 
+// A wildcard never reaches a tool the broker hands secrets to: such a tool
+// is granted by name, so that a "*" written before it existed cannot.
+func TestWildcardSkipsToolsWithSecrets(t *testing.T) {
+	f := newFixture(t).tool("echo", "").tool("vault", textSchema+"requires:\n  secrets: [VAULT_TOKEN]\n")
+	f.role("admin", "- name: \"*\"").role("ops", "- name: \"*\"\n- name: vault")
+	p := newPolicy(t, f.load(), policy.Limits{})
+	single(t, p, "admin", "echo")
+	_, err := p.Candidates([]string{"admin"}, "vault")
+	policyError(t, err, policy.CodeDeniedRole)
+	if got := len(p.Visible([]string{"admin"})); got != 1 {
+		t.Errorf("admin sees %d tools, want 1 (echo; not vault)", got)
+	}
+	if g := single(t, p, "ops", "vault"); g.Tool().Name != "vault" {
+		t.Errorf("ops: got grant of %s, want vault granted by name", g.Tool().Name)
+	}
+}
+
 func TestVisible(t *testing.T) {
 	f := newFixture(t).tool("alpha", "").tool("bravo", "").tool("charlie", "").tool("delta", "")
 	constrained := "  arguments:\n    text: {pattern: \"^hello\"}"
