@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -15,22 +16,33 @@ import (
 // the mark of request smuggling.
 const CodeAmbiguousFraming = "protocol.ambiguous_framing"
 
+// CodeBadRequest is the reason code of a request net/http itself refused
+// before any handler saw it: a malformed request line or header, a head
+// past its size cap, a transfer coding it does not implement.
+const CodeBadRequest = "protocol.bad_request"
+
 // Listener returns ln with every accepted connection watched for
 // ambiguous HTTP/1.1 framing: a request head carrying both Content-Length
 // and Transfer-Encoding. net/http lets Transfer-Encoding win and serves
 // what follows as another request; this server refuses the request with
 // 400 (protocol.ambiguous_framing) and closes the connection instead, so
-// nothing smuggled behind it is served. Serve HTTPServer on it.
-func (s *Server) Listener(ln net.Listener) net.Listener { return framingListener{ln} }
+// nothing smuggled behind it is served. The watch also records the
+// requests net/http refuses on its own, before any handler runs
+// (protocol.bad_request), which would otherwise leave no trace. Serve
+// HTTPServer on it.
+func (s *Server) Listener(ln net.Listener) net.Listener { return framingListener{ln, s} }
 
-type framingListener struct{ net.Listener }
+type framingListener struct {
+	net.Listener
+	s *Server
+}
 
 func (l framingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &framingConn{Conn: c}, nil
+	return &framingConn{Conn: c, s: l.s}, nil
 }
 
 // framingKey carries a connection's *framingConn in its requests' contexts.
@@ -61,6 +73,7 @@ const maxHeadBytes = MaxHeaderBytes + 4096
 // reads each head's header fields where they are.
 type framingConn struct {
 	net.Conn
+	s         *Server
 	ambiguous atomic.Bool
 
 	mu    sync.Mutex // guards following (Read is not called concurrently, but Close may race a Read)
@@ -92,6 +105,22 @@ func (c *framingConn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 	}
 	return n, err
+}
+
+// Write records a refusal net/http writes on its own. Its server-level
+// error replies (malformed request, head too large, transfer coding not
+// implemented) are written in one Write straight to the connection, as
+// "HTTP/1.1 CODE TEXT" with a plain-text body and "Connection: close" and
+// no Date header; a handler's reply always carries a Date header.
+func (c *framingConn) Write(p []byte) (int, error) {
+	if c.s != nil && bytes.HasPrefix(p, []byte("HTTP/1.1 ")) {
+		if head, body, ok := bytes.Cut(p, []byte("\r\n\r\n")); ok &&
+			bytes.Contains(head, []byte("\r\nConnection: close")) && !bytes.Contains(head, []byte("\r\nDate: ")) {
+			line, _, _ := bytes.Cut(head, []byte("\r\n"))
+			c.s.refuseConn(c.RemoteAddr(), fmt.Errorf("net/http refused the request: %s (%s)", bytes.TrimPrefix(line, []byte("HTTP/1.1 ")), clip(string(body))))
+		}
+	}
+	return c.Conn.Write(p)
 }
 
 // follow feeds b, the next bytes of the connection, to the state machine.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,4 +88,50 @@ func TestAmbiguousFramingRefused(t *testing.T) {
 	if resps := rawExchange(t, addr, one+chunk+one); len(resps) != 3 {
 		t.Errorf("three pipelined requests got %d responses", len(resps))
 	}
+}
+
+// TestServerLevelRefusalsRecorded sends requests net/http refuses on its
+// own, before any handler runs: each gets net/http's answer, and each is
+// recorded (protocol.bad_request) with what net/http said; a request the
+// handler answers is not recorded as one.
+func TestServerLevelRefusalsRecorded(t *testing.T) {
+	s, core, _ := newTestServer(t, nil)
+	addr := serveRaw(t, s)
+	host := "Host: " + addr + "\r\n"
+	tests := []struct {
+		name, req string
+		status    int
+	}{
+		{"transfer coding not implemented", "POST /mcp HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", http.StatusNotImplemented},
+		{"malformed header line", "POST /mcp HTTP/1.1\r\n" + host + "No colon here\r\n\r\n", http.StatusBadRequest},
+		{"two Host headers", "POST /mcp HTTP/1.1\r\n" + host + host + "\r\n", http.StatusBadRequest},
+		{"head too large", "POST /mcp HTTP/1.1\r\n" + host + "X-Pad: " + strings.Repeat("a", MaxHeaderBytes+8192) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := countRefusals(core, CodeBadRequest)
+			resps := rawExchange(t, addr, tc.req)
+			if len(resps) != 1 || resps[0].StatusCode != tc.status {
+				t.Fatalf("got %d responses (first %v), want one %d", len(resps), resps, tc.status)
+			}
+			if got := countRefusals(core, CodeBadRequest); got != before+1 {
+				t.Errorf("%s refusals: %d → %d, want one more", CodeBadRequest, before, got)
+			}
+		})
+	}
+	before := countRefusals(core, CodeBadRequest)
+	rawExchange(t, addr, "PUT /mcp HTTP/1.1\r\n"+host+"Content-Length: 0\r\nConnection: close\r\n\r\n")
+	if got := countRefusals(core, CodeBadRequest); got != before {
+		t.Errorf("a handler's 405 was recorded as %s", CodeBadRequest)
+	}
+}
+
+func countRefusals(core *fakeCore, code string) int {
+	n := 0
+	for _, r := range core.refusalList() {
+		if r.Code == code {
+			n++
+		}
+	}
+	return n
 }

@@ -40,6 +40,7 @@ var Reasons = []Reason{
 	{CodeProtocolHost, "a Host header a loopback listener does not answer to: DNS rebinding (HTTP 403)"},
 	{CodeProtocolMethod, "an HTTP method the endpoint does not serve (HTTP 405)"},
 	{CodeProtocolPath, "a path the server does not serve (HTTP 404)"},
+	{CodeBadRequest, "a request net/http refused before any handler ran: malformed request line or header, head too large, transfer coding not implemented (its own 4xx/5xx, recorded)"},
 	{CodeAmbiguousFraming, "a request stating its length twice (Content-Length and Transfer-Encoding): request smuggling (HTTP 400, connection closed)"},
 	{CodeProtocolContentType, "an HTTP POST whose body is not application/json"},
 	{CodeProtocolVersion, "an unsupported protocol version, or the header and the message disagreeing on it"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -40,6 +41,16 @@ func (s *Server) refuse(ctx context.Context, st *reqState, code string, cause er
 	if err := s.core.Refuse(context.WithoutCancel(ctx), r); err != nil {
 		s.log.Error("mcpserver: could not record a refused request", "code", code, "remote", r.Meta.RemoteAddr, "err", err)
 	}
+}
+
+// refuseConn records a request net/http refused before any handler saw it:
+// all that is known of it is the connection's remote address.
+func (s *Server) refuseConn(remote net.Addr, cause error) {
+	st := &reqState{transport: TransportHTTP}
+	if remote != nil {
+		st.remoteAddr = remote.String()
+	}
+	s.refuse(context.Background(), st, CodeBadRequest, cause, nil)
 }
 
 // httpState is what is known of an HTTP request before it is
