@@ -7,12 +7,13 @@ WASM      := $(BUILD)/wasm
 PLUGINS   := $(BUILD)/plugins
 WASMFLAGS := -trimpath -buildvcs=false
 QUICKSTART := examples/quickstart
+REDTEAM   := examples/redteam
 TOOLS     := echo jq httpfetch fsread
 FIXTURES  := $(notdir $(wildcard sandbox/wasm/testdata/fixtures/*))
 # Packages where data races would be security bugs run under -race.
 RACE_PKGS := ./broker/... ./sandbox/...
 
-.PHONY: help run build tools test test-race bench fuzz check clean
+.PHONY: help run build tools test test-race redteam bench fuzz check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,16 +31,22 @@ tools: build ## build the wasm tools, fixtures and plugin tools, and pin the qui
 	done
 	@CGO_ENABLED=0 $(GO) build $(WASMFLAGS) -o $(PLUGINS)/sqlitequery ./tools/sqlitequery
 	@$(PLUGINS)/sqlitequery -generate $(QUICKSTART)/data/sample.db
+	@CGO_ENABLED=0 $(GO) build $(WASMFLAGS) -o $(PLUGINS)/hostile ./sandbox/plugin/testdata/fixture
 	@$(BIN) manifest pin $(foreach t,$(TOOLS) sqlitequery,$(QUICKSTART)/manifests/$(t).yaml)
-	@echo "built $(TOOLS) and $(words $(FIXTURES)) fixtures into $(WASM), sqlitequery into $(PLUGINS)"
+	@$(BIN) manifest pin $(filter-out %-role.yaml,$(wildcard $(REDTEAM)/manifests/*.yaml))
+	@echo "built $(TOOLS) and $(words $(FIXTURES)) fixtures into $(WASM), sqlitequery and the hostile fixture into $(PLUGINS)"
 
 run: tools ## run the quickstart: example calls through the full pipeline, then the audit log
 	@./examples/quickstart/run.sh $(BIN)
 
-test: tools ## build what the tests need, then run the whole suite (-race where it matters)
+test: tools ## build what the tests need, run the whole suite (-race where it matters), then the red-team corpus
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e /broker -e /sandbox)
 	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+	$(BIN) redteam --config $(REDTEAM)/toolwarden.yaml --corpus $(REDTEAM)/corpus --quiet --report $(BUILD)/redteam.json
+
+redteam: tools ## attack the red-team target (examples/redteam) with its corpus; exits non-zero on any failure
+	$(BIN) redteam --config $(REDTEAM)/toolwarden.yaml --corpus $(REDTEAM)/corpus --quiet --report $(BUILD)/redteam.json
 
 bench: tools ## run the benchmarks (medians of 6 runs) and print them with their baselines
 	$(GO) run ./cmd/benchreport

@@ -58,6 +58,7 @@ func newRootCmd() *cobra.Command {
 		newAuditCmd(),
 		newPolicyCmd(),
 		newKeysCmd(),
+		newRedteamCmd(),
 		newVersionCmd(),
 	)
 	return root

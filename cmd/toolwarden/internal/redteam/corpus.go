@@ -61,7 +61,8 @@ type HTTP struct {
 	Method string `yaml:"method"`
 	// Path is the request path; "" means /mcp.
 	Path string `yaml:"path"`
-	// Headers are set on the request; a value of "-" removes the header.
+	// Headers are set on the request (each value a template); a value of
+	// "-" removes the header.
 	Headers map[string]string `yaml:"headers"`
 	// Raw is written as it is on a fresh TCP connection, request line,
 	// head and all (a template: {{.Host}} and {{.Key}} are filled in).
@@ -81,6 +82,9 @@ type Expect struct {
 	Outcome string `yaml:"outcome"`
 	// Reason is the reason code the reply must carry; "" accepts any.
 	Reason string `yaml:"reason"`
+	// ReasonHTTP, if set, replaces Reason over HTTP (where the transport
+	// refuses some requests before the broker reads them).
+	ReasonHTTP string `yaml:"reasonHTTP"`
 	// Status is the HTTP status (http only); 0 accepts any.
 	Status int `yaml:"status"`
 	// NotInReply and InReply are strings the reply must not, or must,
@@ -183,6 +187,8 @@ var funcs = template.FuncMap{
 	"repeat": strings.Repeat,
 	// bytes writes n bytes of 'a': {{bytes 5242880}}.
 	"bytes": func(n int) string { return strings.Repeat("a", n) },
+	// byte writes one raw byte, valid UTF-8 or not: {{byte 255}}.
+	"byte": func(n int) string { return string([]byte{byte(n)}) },
 }
 
 // expand fills in a case string's template.

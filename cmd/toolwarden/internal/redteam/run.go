@@ -92,6 +92,7 @@ func Run(ctx context.Context, t *Target, cases []Case, opts Options) (*Report, e
 				fmt.Fprintf(opts.Progress, "%-7s %-10s %-5s %s\n", res.Verdict, c.Category, tr, c.Name)
 			}
 			if res.Verdict == Unsafe && strings.HasPrefix(res.Detail, "broker down") {
+				rep.count()
 				return rep, fmt.Errorf("redteam: the broker fell over at %s/%s: %s", c.Category, c.Name, res.Detail)
 			}
 		}
@@ -99,9 +100,14 @@ func Run(ctx context.Context, t *Target, cases []Case, opts Options) (*Report, e
 	// The brokers stop gracefully, so that what they hold (summaries of
 	// refusal floods) is written, then the log is read.
 	t.Stop()
-	if err := r.checkAudit(ctx, rep); err != nil {
-		return rep, err
-	}
+	err := r.checkAudit(ctx, rep)
+	rep.count()
+	return rep, err
+}
+
+// count sums the verdicts up.
+func (rep *Report) count() {
+	rep.Passed, rep.Failed, rep.Unsafe, rep.Skipped = 0, 0, 0, 0
 	for _, res := range rep.Results {
 		switch res.Verdict {
 		case Passed:
@@ -114,7 +120,6 @@ func Run(ctx context.Context, t *Target, cases []Case, opts Options) (*Report, e
 			rep.Skipped++
 		}
 	}
-	return rep, nil
 }
 
 type runner struct {
@@ -127,8 +132,10 @@ type runner struct {
 
 // tmplData is what a case's templates see.
 type tmplData struct {
-	Host string
-	Key  string
+	Host      string // the HTTP broker's host:port
+	Key       string // the caller's credential
+	BrokerPID int    // the HTTP broker's process id (as the host sees it)
+	Meta      string // the _meta object of a protocol 2026-07-28 request
 }
 
 // run runs one case over one transport.
@@ -149,7 +156,7 @@ func (r *runner) run(ctx context.Context, c *Case, tr string) Result {
 		}
 	}
 	key, _ := r.t.Key(c.As)
-	data := tmplData{Host: strings.TrimPrefix(strings.TrimSuffix(r.t.url, "/mcp"), "http://"), Key: key}
+	data := tmplData{Host: strings.TrimPrefix(strings.TrimSuffix(r.t.url, "/mcp"), "http://"), Key: key, BrokerPID: r.t.pid(), Meta: modernMeta}
 	msgs, err := r.messages(c, data)
 	if err != nil {
 		res.Verdict, res.Detail = Failed, "the case does not expand: "+err.Error()
@@ -167,7 +174,7 @@ func (r *runner) run(ctx context.Context, c *Case, tr string) Result {
 	if err != nil {
 		res.Verdict, res.Detail = Failed, err.Error()
 	} else {
-		res.Verdict, res.Detail = judge(c, got)
+		res.Verdict, res.Detail = judge(c, tr, got)
 	}
 	for _, canary := range append(r.t.Canaries(), passwdLine) {
 		if canary != "" && bytes.Contains(got.body, []byte(canary)) {
@@ -179,10 +186,15 @@ func (r *runner) run(ctx context.Context, c *Case, tr string) Result {
 			res.Verdict, res.Detail = Unsafe, "broker down after the case: "+err.Error()
 		}
 	}
-	if got.outcome == OutcomeRefused && got.reason != "" && c.Expect.Outcome == OutcomeRefused {
-		r.refusals[got.reason] += max(c.Repeat, 1)
-	}
 	return res
+}
+
+// tally counts a refusal the corpus caused: the audit log must hold a
+// record of each.
+func (r *runner) tally(outcome, reason string) {
+	if outcome == OutcomeRefused && reason != "" {
+		r.refusals[reason]++
+	}
 }
 
 // messages returns the messages of a case, expanded.
@@ -249,6 +261,17 @@ func read(body []byte) (outcome, reason string) {
 	return OutcomeAllowed, reason
 }
 
+// readHTTP classifies an HTTP reply. One net/http wrote itself, before
+// the broker saw the request (a plain-text 4xx or 5xx), is refused with
+// protocol.bad_request, the code the broker records it under.
+func readHTTP(hr httpReply) (outcome, reason string) {
+	outcome, reason = read(hr.body)
+	if reason == "" && hr.status >= 400 && !bytes.HasPrefix(bytes.TrimSpace(hr.body), []byte("{")) {
+		reason = "protocol.bad_request"
+	}
+	return outcome, reason
+}
+
 // failedFamily reports a reason of a call that ran and failed.
 func failedFamily(reason string) bool {
 	f, _, _ := strings.Cut(reason, ".")
@@ -256,17 +279,21 @@ func failedFamily(reason string) bool {
 }
 
 // judge compares what came back with what the case expects.
-func judge(c *Case, got reply) (string, string) {
+func judge(c *Case, transport string, got reply) (string, string) {
 	e := c.Expect
-	if e.Outcome != OutcomeNone && got.outcome != e.Outcome {
+	if got.outcome != e.Outcome {
 		verdict := Failed
 		if got.outcome == OutcomeAllowed && e.Outcome != OutcomeAllowed {
 			verdict = Unsafe
 		}
 		return verdict, fmt.Sprintf("outcome %s (%s), want %s", got.outcome, got.reason, e.Outcome)
 	}
-	if e.Reason != "" && got.reason != e.Reason {
-		return Failed, fmt.Sprintf("reason %q, want %q", got.reason, e.Reason)
+	want := e.Reason
+	if transport == "http" && e.ReasonHTTP != "" {
+		want = e.ReasonHTTP
+	}
+	if want != "" && got.reason != want {
+		return Failed, fmt.Sprintf("reason %q, want %q", got.reason, want)
 	}
 	if e.Status != 0 && got.status != e.Status {
 		return Failed, fmt.Sprintf("HTTP status %d, want %d", got.status, e.Status)
@@ -296,7 +323,11 @@ func (r *runner) viaHTTP(ctx context.Context, c *Case, msgs []string, data tmplD
 		if err != nil {
 			return reply{}, err
 		}
-		out, reason := read(hr.body)
+		if hr.status == 0 {
+			return reply{outcome: OutcomeNone}, nil // no answer at all
+		}
+		out, reason := readHTTP(hr)
+		r.tally(out, reason)
 		return reply{status: hr.status, body: hr.body, outcome: out, reason: reason}, nil
 	}
 	method, path := http.MethodPost, "/mcp"
@@ -304,7 +335,10 @@ func (r *runner) viaHTTP(ctx context.Context, c *Case, msgs []string, data tmplD
 		method = h.Method
 	}
 	if h != nil && h.Path != "" {
-		path = h.Path
+		var err error
+		if path, err = expand(h.Path, data); err != nil {
+			return reply{}, err
+		}
 	}
 	var session string
 	if h != nil && h.Session != "" {
@@ -338,9 +372,13 @@ func (r *runner) viaHTTP(ctx context.Context, c *Case, msgs []string, data tmplD
 				for k, v := range h.Headers {
 					if v == "-" {
 						hdr.Del(k)
-					} else {
-						hdr.Set(k, v)
+						continue
 					}
+					v, err := expand(v, data)
+					if err != nil {
+						return reply{}, err
+					}
+					hdr.Set(k, v)
 				}
 			}
 			hr, err := r.t.post(ctx, r.client, method, path, []byte(m), hdr)
@@ -350,10 +388,11 @@ func (r *runner) viaHTTP(ctx context.Context, c *Case, msgs []string, data tmplD
 				}
 				return reply{}, err
 			}
-			out, reason := read(hr.body)
+			out, reason := readHTTP(hr)
 			if hr.status == http.StatusAccepted && len(bytes.TrimSpace(hr.body)) == 0 {
 				out = OutcomeNone
 			}
+			r.tally(out, reason)
 			last = reply{status: hr.status, body: hr.body, outcome: out, reason: reason}
 		}
 	}
@@ -371,10 +410,22 @@ func setModernHeaders(hdr http.Header, msg string) {
 	}
 	if json.Unmarshal([]byte(msg), &m) == nil && m.Method != "" {
 		hdr.Set("Mcp-Method", m.Method)
-		if m.Method == "tools/call" {
+		// A name no header can carry (control characters) is left out,
+		// as a client must; the broker then refuses the request for it.
+		if m.Method == "tools/call" && validHeaderValue(m.Params.Name) {
 			hdr.Set("Mcp-Name", m.Params.Name)
 		}
 	}
+}
+
+// validHeaderValue reports whether net/http sends v as a header value.
+func validHeaderValue(v string) bool {
+	for _, r := range v {
+		if r < ' ' && r != '\t' || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // openSession opens a legacy (2025-11-25) session as principal as.
@@ -420,6 +471,7 @@ func (r *runner) viaStdio(c *Case, msgs []string) (reply, error) {
 				continue
 			}
 			out, reason := read(line)
+			r.tally(out, reason)
 			last = reply{body: line, outcome: out, reason: reason}
 		}
 	}
@@ -463,31 +515,37 @@ func (r *runner) alive(ctx context.Context, tr, as string) error {
 // checkAudit reads the target's audit log: it must verify, hold no canary,
 // and record every refusal the corpus caused, one by one or summed up.
 func (r *runner) checkAudit(ctx context.Context, rep *Report) error {
-	if _, err := audit.Verify(r.t.Audit(), audit.VerifyConfig{}); err != nil {
-		return fmt.Errorf("redteam: the audit log does not verify: %w", err)
-	}
-	data, err := os.ReadFile(r.t.Audit())
-	if err != nil {
-		return err
-	}
-	for _, canary := range r.t.Canaries() {
-		if bytes.Contains(data, []byte(canary)) {
-			return fmt.Errorf("redteam: the audit log holds a canary secret")
-		}
-	}
 	recorded := map[string]int{}
-	err = query.Records(ctx, r.t.Audit(), query.Filter{}, func(rec *audit.Record) error {
-		switch rec.Event {
-		case "":
-			recorded[rec.Reason]++
-		case audit.EventRefusals:
-			recorded[rec.Reason] += rec.Repeats
+	for _, log := range r.t.Audits() {
+		if _, err := audit.Verify(log, audit.VerifyConfig{}); err != nil {
+			return fmt.Errorf("redteam: the audit log %s does not verify: %w", log, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		data, err := os.ReadFile(log)
+		if err != nil {
+			return err
+		}
+		for _, canary := range r.t.Canaries() {
+			if bytes.Contains(data, []byte(canary)) {
+				return fmt.Errorf("redteam: the audit log %s holds a canary secret", log)
+			}
+		}
+		err = query.Records(ctx, log, query.Filter{}, func(rec *audit.Record) error {
+			switch rec.Event {
+			case "":
+				recorded[rec.Reason]++
+			case audit.EventRefusals:
+				recorded[rec.Reason] += rec.Repeats
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
+	// A caller refused for want of a role is told the tool is not found,
+	// as it is for a tool that does not exist (denied.unknown_tool): the
+	// log says which.
+	recorded["denied.unknown_tool"] += recorded["denied.role"]
 	var reasons []string
 	for reason := range r.refusals {
 		reasons = append(reasons, reason)

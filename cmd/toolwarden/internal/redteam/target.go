@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,8 +40,8 @@ var principals = map[string][]string{
 type Target struct {
 	bin      string
 	dir      string
-	cfg      string
-	audit    string
+	config   map[string]any // the private config, less the audit log
+	audits   []string       // the audit log of every broker started
 	keys     map[string]string // principal → API key
 	canaries []string          // values that must never leave: the canary secrets
 	url      string            // the HTTP endpoint
@@ -123,8 +124,6 @@ func (t *Target) writeConfig(cfgPath string) error {
 		cache = ".toolwarden/cache"
 	}
 	m["cache"] = abs(cache)
-	t.audit = filepath.Join(t.dir, "audit.log")
-	m["audit"] = map[string]any{"path": t.audit}
 	m["keys"] = filepath.Join(t.dir, "keys.json")
 	m["killSwitch"] = filepath.Join(t.dir, "killswitch")
 	delete(m, "jwt")
@@ -148,12 +147,25 @@ func (t *Target) writeConfig(cfgPath string) error {
 	httpc["listen"] = "127.0.0.1:0"
 	delete(httpc, "resourceURL")
 	m["http"] = httpc
-	out, err := yaml.Marshal(m)
+	t.config = m
+	return nil
+}
+
+// configFor writes the config of one broker process, name: each process
+// has an audit log of its own (a log has one writer).
+func (t *Target) configFor(name string) (string, error) {
+	log := filepath.Join(t.dir, "audit-"+name+".log")
+	t.config["audit"] = map[string]any{"path": log}
+	out, err := yaml.Marshal(t.config)
 	if err != nil {
-		return err
+		return "", err
 	}
-	t.cfg = filepath.Join(t.dir, "toolwarden.yaml")
-	return os.WriteFile(t.cfg, out, 0o600)
+	cfg := filepath.Join(t.dir, "toolwarden-"+name+".yaml")
+	if err := os.WriteFile(cfg, out, 0o600); err != nil {
+		return "", err
+	}
+	t.audits = append(t.audits, log)
+	return cfg, nil
 }
 
 func randomHex(n int) string {
@@ -164,7 +176,11 @@ func randomHex(n int) string {
 
 // startHTTP starts the HTTP broker and waits until it serves.
 func (t *Target) startHTTP(ctx context.Context) error {
-	cmd := exec.Command(t.bin, "serve", "--config", t.cfg)
+	cfg, err := t.configFor("http")
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(t.bin, "serve", "--config", cfg)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -234,14 +250,26 @@ func (t *Target) Key(as string) (string, bool) {
 	case "invalid":
 		return "tw_aaaaaaaaaaaaaaaa_" + strings.Repeat("b", 52), true
 	case "garbage":
-		return "not-a-key \x7f", true
+		return "not-a-key!", true
 	}
 	k, ok := t.keys[as]
 	return k, ok
 }
 
-// Audit returns the path of the target's audit log.
-func (t *Target) Audit() string { return t.audit }
+// pid returns the HTTP broker's process id.
+func (t *Target) pid() int {
+	if t.httpCmd == nil || t.httpCmd.Process == nil {
+		return 0
+	}
+	return t.httpCmd.Process.Pid
+}
+
+// Audits returns the paths of the audit logs of the brokers started.
+func (t *Target) Audits() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.audits)
+}
 
 // Canaries returns the values that must never leave the broker.
 func (t *Target) Canaries() []string { return t.canaries }
@@ -278,9 +306,28 @@ func (t *Target) Close() {
 
 // stdioPeer is a broker serving one principal over stdio.
 type stdioPeer struct {
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	lines chan []byte
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	lines  chan []byte
+	stderr *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // stdioFor returns the stdio broker of principal as, starting it if need
@@ -295,7 +342,11 @@ func (t *Target) stdioFor(as string) (*stdioPeer, error) {
 	if !ok {
 		return nil, errNoStdioCaller
 	}
-	cmd := exec.Command(t.bin, "serve", "--stdio", "--config", t.cfg)
+	cfg, err := t.configFor("stdio-" + as)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(t.bin, "serve", "--stdio", "--config", cfg)
 	cmd.Env = []string{"TOOLWARDEN_API_KEY=" + key, "PATH=" + os.Getenv("PATH")}
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -305,12 +356,12 @@ func (t *Target) stdioFor(as string) (*stdioPeer, error) {
 	if err != nil {
 		return nil, err
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &stdioPeer{cmd: cmd, in: in, lines: make(chan []byte, 16)}
+	p := &stdioPeer{cmd: cmd, in: in, lines: make(chan []byte, 16), stderr: stderr}
 	go func() {
 		br := bufio.NewReaderSize(out, 1<<20)
 		for {
@@ -344,12 +395,20 @@ func (p *stdioPeer) exchange(msg string, wantReply bool, timeout time.Duration) 
 	select {
 	case line, ok := <-p.lines:
 		if !ok {
-			return nil, errors.New("the stdio broker closed its output")
+			return nil, fmt.Errorf("the stdio broker closed its output; its log ends:\n%s", tail(p.stderr.String(), 2048))
 		}
 		return line, nil
 	case <-time.After(timeout):
 		return nil, fmt.Errorf("no reply within %s", timeout)
 	}
+}
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
 }
 
 // drain discards replies already waiting (from earlier requests of a
@@ -389,6 +448,9 @@ func (t *Target) post(ctx context.Context, client *http.Client, method, path str
 		return httpReply{}, err
 	}
 	req.Header = hdr
+	if h := hdr.Get("Host"); h != "" {
+		req.Host = h // Go sends req.Host, not a Host header
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return httpReply{}, err
@@ -444,7 +506,7 @@ func (t *Target) raw(data string) (httpReply, error) {
 		n++
 	}
 	if n == 0 {
-		return httpReply{}, errors.New("no response")
+		return httpReply{}, nil // no response: status 0, judged as such
 	}
 	if n > 1 {
 		first.body = append(first.body, []byte(fmt.Sprintf("\n[redteam: %d responses on one connection]", n))...)
