@@ -119,19 +119,19 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 		return nil, errors.New("broker: Config.MaxConcurrentPerTenant is negative")
 	}
 	b := &Broker{
-		set:      cfg.Policy.Set(),
-		policy:   cfg.Policy,
-		audit:    cfg.Audit,
+		set:       cfg.Policy.Set(),
+		policy:    cfg.Policy,
+		audit:     cfg.Audit,
 		programs:  make(map[string]program),
 		withdrawn: make(map[string]*Error),
-		maxConc:  cmp(cfg.MaxConcurrentPerTenant, DefaultMaxConcurrentPerTenant),
-		secrets:  maps.Clone(cfg.Secrets),
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		rate:     newLimiter(),
-		flood:    newFloodGate(),
-		stop:     make(chan struct{}),
-		inflight: make(map[string]int),
+		maxConc:   cmp(cfg.MaxConcurrentPerTenant, DefaultMaxConcurrentPerTenant),
+		secrets:   maps.Clone(cfg.Secrets),
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		rate:      newLimiter(),
+		flood:     newFloodGate(),
+		stop:      make(chan struct{}),
+		inflight:  make(map[string]int),
 	}
 	if b.log == nil {
 		b.log = slog.Default()

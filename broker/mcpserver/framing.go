@@ -87,12 +87,12 @@ type framingConn struct {
 type framingState int
 
 const (
-	inHead       framingState = iota
-	inBody                    // left bytes of a Content-Length body
-	inChunkSize               // a chunk-size line
-	inChunk                   // left bytes of chunk data, then CRLF
-	inChunkCRLF               // the CRLF after chunk data
-	inTrailers                // trailer fields after the last chunk, up to an empty line
+	inHead      framingState = iota
+	inBody                   // left bytes of a Content-Length body
+	inChunkSize              // a chunk-size line
+	inChunk                  // left bytes of chunk data, then CRLF
+	inChunkCRLF              // the CRLF after chunk data
+	inTrailers               // trailer fields after the last chunk, up to an empty line
 )
 
 func (c *framingConn) Read(p []byte) (int, error) {

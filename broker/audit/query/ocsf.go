@@ -15,14 +15,14 @@ import (
 // 6003) in the Application Activity category, activity Other, with the
 // security_control profile for the allow/deny decision.
 const (
-	OCSFVersion      = "1.3.0"
-	OCSFClassUID     = 6003
-	ocsfCategoryUID  = 6
-	ocsfActivityID   = 99 // Other: a tool call is none of create, read, update, delete
-	ocsfTypeUID      = OCSFClassUID*100 + ocsfActivityID
-	ocsfOperation    = "tools/call"
-	ocsfProductName  = "toolwarden"
-	ocsfVendorName   = "toolwarden"
+	OCSFVersion        = "1.3.0"
+	OCSFClassUID       = 6003
+	ocsfCategoryUID    = 6
+	ocsfActivityID     = 99 // Other: a tool call is none of create, read, update, delete
+	ocsfTypeUID        = OCSFClassUID*100 + ocsfActivityID
+	ocsfOperation      = "tools/call"
+	ocsfProductName    = "toolwarden"
+	ocsfVendorName     = "toolwarden"
 	ocsfSeverityInfo   = 1
 	ocsfSeverityLow    = 2
 	ocsfSeverityMedium = 3

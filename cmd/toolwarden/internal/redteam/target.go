@@ -40,8 +40,8 @@ var principals = map[string][]string{
 type Target struct {
 	bin      string
 	dir      string
-	config   map[string]any // the private config, less the audit log
-	audits   []string       // the audit log of every broker started
+	config   map[string]any    // the private config, less the audit log
+	audits   []string          // the audit log of every broker started
 	keys     map[string]string // principal → API key
 	canaries []string          // values that must never leave: the canary secrets
 	url      string            // the HTTP endpoint
