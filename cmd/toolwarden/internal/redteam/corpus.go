@@ -29,8 +29,8 @@ type Case struct {
 	// nobody issued) or "garbage" (not a key at all).
 	As string `yaml:"as"`
 	// Requires names what the case needs: "isolation" (plugin processes
-	// can be confined here). A case whose need is not met is skipped,
-	// loudly.
+	// can be confined here) or "lure" (the harness serves its lure at
+	// LureAddr). A case whose need is not met is skipped, loudly.
 	Requires string `yaml:"requires"`
 	// Send is the messages to send, as they are (each a template: see
 	// Load); the last one's reply is judged.
@@ -152,6 +152,11 @@ func (c *Case) check() error {
 		return fmt.Errorf("nothing to send: set send, call or http.raw")
 	case len(c.Send) > 0 && c.Call != nil:
 		return fmt.Errorf("send and call: set one")
+	}
+	switch c.Requires {
+	case "", "isolation", "lure":
+	default:
+		return fmt.Errorf("requires %q: want isolation or lure", c.Requires)
 	}
 	if c.Transport == "" {
 		c.Transport = "both"

@@ -41,6 +41,9 @@ type Result struct {
 // Report is a run's results and what the audit log holds of them.
 type Report struct {
 	Results []Result `json:"results"`
+	// AuditChecked says whether audit logs were read: always for a spawned
+	// broker; for an attached one, where they were named.
+	AuditChecked bool `json:"auditChecked"`
 	// Audit compares, per reason code, the refusals the corpus caused with
 	// the records of them (one by one, or summed up in floods).
 	Audit   []AuditCount `json:"audit"`
@@ -82,7 +85,7 @@ func Run(ctx context.Context, t *Target, cases []Case, opts Options) (*Report, e
 	rep := &Report{}
 	for i := range cases {
 		c := &cases[i]
-		for _, tr := range []string{"http", "stdio"} {
+		for _, tr := range t.transports() {
 			if c.Transport != "both" && c.Transport != tr {
 				continue
 			}
@@ -136,6 +139,7 @@ type tmplData struct {
 	Key       string // the caller's credential
 	BrokerPID int    // the HTTP broker's process id (as the host sees it)
 	Meta      string // the _meta object of a protocol 2026-07-28 request
+	Lure      string // the lure server's host:port (see LureAddr)
 }
 
 // run runs one case over one transport.
@@ -149,14 +153,22 @@ func (r *runner) run(ctx context.Context, c *Case, tr string) Result {
 		}
 		return res
 	}
+	if c.Requires == "lure" && r.t.lure == nil {
+		res.Verdict, res.Detail = Skipped, fmt.Sprintf("SKIPPED: the lure server is unavailable (%v); redirect attacks untested", r.t.lureErr)
+		return res
+	}
 	if tr == "stdio" {
+		if r.t.Attached {
+			res.Verdict, res.Detail = Skipped, "an attached broker is attacked over HTTP only"
+			return res
+		}
 		if _, ok := r.t.Key(c.As); !ok {
 			res.Verdict, res.Detail = Skipped, "a stdio broker needs a credential to start"
 			return res
 		}
 	}
 	key, _ := r.t.Key(c.As)
-	data := tmplData{Host: strings.TrimPrefix(strings.TrimSuffix(r.t.url, "/mcp"), "http://"), Key: key, BrokerPID: r.t.pid(), Meta: modernMeta}
+	data := tmplData{Host: strings.TrimPrefix(strings.TrimSuffix(r.t.url, "/mcp"), "http://"), Key: key, BrokerPID: r.t.pid(), Meta: modernMeta, Lure: LureAddr}
 	msgs, err := r.messages(c, data)
 	if err != nil {
 		res.Verdict, res.Detail = Failed, "the case does not expand: "+err.Error()
@@ -500,7 +512,11 @@ func (r *runner) alive(ctx context.Context, tr, as string) error {
 	}
 	hdr := http.Header{}
 	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Authorization", "Bearer "+r.t.keys["admin"])
+	key, ok := r.t.keys["admin"]
+	if !ok {
+		key = r.t.keys["analyst"]
+	}
+	hdr.Set("Authorization", "Bearer "+key)
 	setModernHeaders(hdr, probe)
 	hr, err := r.t.post(ctx, r.client, http.MethodPost, "/mcp", []byte(probe), hdr)
 	if err != nil {
@@ -516,7 +532,12 @@ func (r *runner) alive(ctx context.Context, tr, as string) error {
 // and record every refusal the corpus caused, one by one or summed up.
 func (r *runner) checkAudit(ctx context.Context, rep *Report) error {
 	recorded := map[string]int{}
-	for _, log := range r.t.Audits() {
+	logs := r.t.Audits()
+	if len(logs) == 0 {
+		return nil
+	}
+	rep.AuditChecked = true
+	for _, log := range logs {
 		if _, err := audit.Verify(log, audit.VerifyConfig{}); err != nil {
 			return fmt.Errorf("redteam: the audit log %s does not verify: %w", log, err)
 		}

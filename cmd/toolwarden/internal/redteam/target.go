@@ -48,6 +48,11 @@ type Target struct {
 	httpCmd  *exec.Cmd
 	httpLog  *bytes.Buffer
 	Isolated bool // plugin tools run here (they were not withdrawn)
+	// Attached is a broker the harness did not start (see [Attach]):
+	// HTTP only, and its audit log read only where named.
+	Attached bool
+	lure     *lure
+	lureErr  error
 
 	mu    sync.Mutex // guards following
 	stdio map[string]*stdioPeer
@@ -83,7 +88,19 @@ func Spawn(ctx context.Context, bin, cfgPath string) (*Target, error) {
 		t.Close()
 		return nil, err
 	}
+	t.lure, t.lureErr = startLure(LureAddr)
 	return t, nil
+}
+
+// Attach targets a broker already serving MCP at url (".../mcp"): cases
+// run over HTTP only, as the principals keys names (principal → API key);
+// canaries are the secret values that must never come back; audits, if
+// any, are the broker's audit logs, checked once the run ends (the
+// broker should be stopped by then, so that what it holds is written).
+func Attach(url string, keys map[string]string, canaries, audits []string) *Target {
+	t := &Target{url: url, keys: keys, canaries: canaries, audits: audits, Isolated: true, Attached: true, stdio: map[string]*stdioPeer{}}
+	t.lure, t.lureErr = startLure(LureAddr)
+	return t
 }
 
 // writeConfig writes the private copy of the config.
@@ -256,6 +273,14 @@ func (t *Target) Key(as string) (string, bool) {
 	return k, ok
 }
 
+// transports returns the transports cases run over.
+func (t *Target) transports() []string {
+	if t.Attached {
+		return []string{"http"}
+	}
+	return []string{"http", "stdio"}
+}
+
 // pid returns the HTTP broker's process id.
 func (t *Target) pid() int {
 	if t.httpCmd == nil || t.httpCmd.Process == nil {
@@ -301,7 +326,10 @@ func (t *Target) Stop() {
 // Close stops the target and removes its files.
 func (t *Target) Close() {
 	t.Stop()
-	_ = os.RemoveAll(t.dir)
+	t.lure.close()
+	if t.dir != "" {
+		_ = os.RemoveAll(t.dir)
+	}
 }
 
 // stdioPeer is a broker serving one principal over stdio.
