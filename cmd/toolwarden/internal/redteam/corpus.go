@@ -3,7 +3,9 @@ package redteam
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -123,7 +125,9 @@ func Load(dir string) ([]Case, error) {
 		}
 		var cases []Case
 		dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField(), yaml.Strict())
-		if err := dec.Decode(&cases); err != nil {
+		if err := dec.Decode(&cases); errors.Is(err, io.EOF) || err == nil && len(cases) == 0 {
+			return nil, fmt.Errorf("corpus %s: no cases (want a YAML list of cases)", f)
+		} else if err != nil {
 			return nil, fmt.Errorf("corpus %s: %s", f, yaml.FormatError(err, false, true))
 		}
 		cat := strings.TrimSuffix(filepath.Base(f), ".yaml")
@@ -171,6 +175,15 @@ func (c *Case) check() error {
 	}
 	if c.As == "" {
 		c.As = "analyst"
+	}
+	if _, ok := principals[c.As]; !ok && c.As != "none" && c.As != "invalid" && c.As != "garbage" {
+		return fmt.Errorf("as %q: want a principal (analyst, other, admin, hostile, expired) or none, invalid or garbage", c.As)
+	}
+	if c.Repeat < 0 {
+		return fmt.Errorf("repeat %d: want a positive count, or none", c.Repeat)
+	}
+	if c.HTTP != nil && c.Transport == "stdio" {
+		return fmt.Errorf("http shapes an HTTP request: it needs transport http")
 	}
 	if c.Expect.Outcome == "" {
 		c.Expect.Outcome = OutcomeRefused

@@ -123,6 +123,26 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{"st.yaml", "status"},
 		},
 		{
+			name:  "unknown principal",
+			files: map[string]string{"as.yaml": "- name: x\n  as: analsyt\n  call: {tool: echo}\n"},
+			want:  []string{"as.yaml", "analsyt"},
+		},
+		{
+			name:  "negative repeat",
+			files: map[string]string{"rp.yaml": "- name: x\n  repeat: -3\n  call: {tool: echo}\n"},
+			want:  []string{"rp.yaml", "repeat"},
+		},
+		{
+			name:  "http shape over stdio",
+			files: map[string]string{"hs.yaml": "- name: x\n  transport: stdio\n  http: {method: PUT}\n  call: {tool: echo}\n"},
+			want:  []string{"hs.yaml", "transport http"},
+		},
+		{
+			name:  "an empty list",
+			files: map[string]string{"empty.yaml": "[]\n"},
+			want:  []string{"empty.yaml", "no cases"},
+		},
+		{
 			name: "one bad file among good ones",
 			files: map[string]string{
 				"a.yaml": "- name: x\n  call: {tool: echo}\n",

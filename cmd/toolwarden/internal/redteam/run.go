@@ -293,6 +293,11 @@ func failedFamily(reason string) bool {
 // judge compares what came back with what the case expects.
 func judge(c *Case, transport string, got reply) (string, string) {
 	e := c.Expect
+	for _, s := range e.NotInReply {
+		if bytes.Contains(got.body, []byte(s)) {
+			return Unsafe, fmt.Sprintf("the reply holds %q", s)
+		}
+	}
 	if got.outcome != e.Outcome {
 		verdict := Failed
 		if got.outcome == OutcomeAllowed && e.Outcome != OutcomeAllowed {
@@ -309,11 +314,6 @@ func judge(c *Case, transport string, got reply) (string, string) {
 	}
 	if e.Status != 0 && got.status != e.Status {
 		return Failed, fmt.Sprintf("HTTP status %d, want %d", got.status, e.Status)
-	}
-	for _, s := range e.NotInReply {
-		if bytes.Contains(got.body, []byte(s)) {
-			return Unsafe, fmt.Sprintf("the reply holds %q", s)
-		}
 	}
 	for _, s := range e.InReply {
 		if !bytes.Contains(got.body, []byte(s)) {
