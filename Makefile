@@ -13,7 +13,7 @@ FIXTURES  := $(notdir $(wildcard sandbox/wasm/testdata/fixtures/*))
 # Packages where data races would be security bugs run under -race.
 RACE_PKGS := ./broker/... ./sandbox/...
 
-.PHONY: help run build tools test test-race redteam bench fuzz check clean
+.PHONY: help run build tools test test-race redteam soak bench fuzz check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -41,9 +41,13 @@ run: tools ## run the quickstart: example calls through the full pipeline, then 
 
 test: tools ## build what the tests need, run the whole suite (-race where it matters), then the red-team corpus
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e /broker -e /sandbox)
+	$(GO) test -count=1 -timeout 15m -skip '^TestSoak$$' $$($(GO) list ./... | grep -v -e /broker -e /sandbox)
 	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
 	$(BIN) redteam --config $(REDTEAM)/toolwarden.yaml --corpus $(REDTEAM)/corpus --quiet --report $(BUILD)/redteam.json
+	$(GO) test -count=1 -timeout 15m -run '^TestSoak$$' -v ./cmd/toolwarden -args -soak.calls=1000 -soak.clients=16
+
+soak: tools ## the full soak: 10,000 calls from 16 clients, 5% to faulty tools, kill -9 and restart mid-load
+	$(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./cmd/toolwarden -args -soak.calls=10000 -soak.clients=16
 
 redteam: tools ## attack the red-team target (examples/redteam) with its corpus; exits non-zero on any failure
 	$(BIN) redteam --config $(REDTEAM)/toolwarden.yaml --corpus $(REDTEAM)/corpus --quiet --report $(BUILD)/redteam.json

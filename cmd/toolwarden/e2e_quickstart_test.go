@@ -18,8 +18,8 @@ import (
 	"github.com/toolwarden/toolwarden/sandbox/sandboxtest"
 )
 
-// quickstartSrc is the example this file tests, from the package directory.
-var quickstartSrc = filepath.Join("..", "..", "examples", "quickstart")
+// examplesSrc is the examples directory, from the package directory.
+var examplesSrc = filepath.Join("..", "..", "examples")
 
 // quickstartData are the steps of `make tools` that write data a quickstart
 // tool reads, by tool: the arguments its own binary is run with, from the
@@ -29,66 +29,105 @@ var quickstartData = map[string][]string{
 }
 
 // prepareQuickstart does for a copy of examples/quickstart what `make
-// tools` does for the original: the config and manifests are copied
-// unchanged to TMP/examples/quickstart, every tool a manifest names is built
-// where the manifest says (../../../build/...), data the tools read is
-// generated, and the tool manifests are pinned. It returns the copy's
+// tools` does for the original (see prepareExamples) and returns the copy's
 // directory.
 func prepareQuickstart(t *testing.T) string {
 	t.Helper()
-	qs := filepath.Join(t.TempDir(), "examples", "quickstart")
-	if err := os.MkdirAll(filepath.Join(qs, "manifests"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := copyFile(filepath.Join(quickstartSrc, "toolwarden.yaml"), filepath.Join(qs, "toolwarden.yaml")); err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(quickstartSrc, "manifests", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("quickstart manifests: %v, %v", files, err)
-	}
-	var tools []string
-	for _, f := range files {
-		dst := filepath.Join(qs, "manifests", filepath.Base(f))
-		if err := copyFile(f, dst); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(dst)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var head struct {
-			Kind string `yaml:"kind"`
-		}
-		if err := yaml.Unmarshal(data, &head); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if head.Kind != "Tool" {
-			continue
-		}
-		tool, err := manifests.ParseTool(data, dst)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		buildQuickstartTool(t, qs, tool)
-		tools = append(tools, dst)
-	}
-	// Start from the shared compilation cache rather than compile again.
-	if err := copyTree(e2e.cacheDir, filepath.Join(qs, ".toolwarden", "cache")); err != nil {
-		t.Fatal(err)
-	}
-	if res := runTool(append([]string{"manifest", "pin"}, tools...)...); res.code != 0 {
-		t.Fatalf("toolwarden manifest pin: exit %d, %s%s", res.code, res.stdout, res.stderr)
-	}
-	if res := runTool("manifest", "lint", filepath.Join(qs, "manifests")); res.code != 0 || res.stdout != "ok\n" {
-		t.Fatalf("toolwarden manifest lint: exit %d, %s%s", res.code, res.stdout, res.stderr)
-	}
-	return qs
+	return filepath.Join(prepareExamples(t, "quickstart"), "quickstart")
 }
 
-// buildQuickstartTool builds a tool's artifact from ./tools/NAME at the path
-// its manifest names, as `make tools` does.
-func buildQuickstartTool(t *testing.T, qs string, tool *manifests.Tool) {
+// prepareExamples does for a copy of the named examples what `make tools`
+// does for the originals: each config, secret file and manifest is copied
+// unchanged to TMP/examples/NAME, every tool a manifest names is built
+// where the manifest says (../../../build/...), data the tools read is
+// generated, and the tool manifests are pinned. It returns TMP/examples.
+func prepareExamples(t *testing.T, names ...string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "examples")
+	for _, name := range names {
+		src, dst := filepath.Join(examplesSrc, name), filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Join(dst, "manifests"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		top, err := filepath.Glob(filepath.Join(src, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range top {
+			if base := filepath.Base(f); base == "toolwarden.yaml" || strings.HasSuffix(base, ".secret") {
+				if err := copyFile(f, filepath.Join(dst, base)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		files, err := filepath.Glob(filepath.Join(src, "manifests", "*.yaml"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s manifests: %v, %v", name, files, err)
+		}
+		var tools []string
+		for _, f := range files {
+			out := filepath.Join(dst, "manifests", filepath.Base(f))
+			if err := copyFile(f, out); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var head struct {
+				Kind string `yaml:"kind"`
+			}
+			if err := yaml.Unmarshal(data, &head); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if head.Kind != "Tool" {
+				continue
+			}
+			tool, err := manifests.ParseTool(data, out)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			buildExampleTool(t, dst, tool)
+			tools = append(tools, out)
+		}
+		// Start from the shared compilation cache rather than compile again.
+		if err := copyTree(e2e.cacheDir, filepath.Join(dst, ".toolwarden", "cache")); err != nil {
+			t.Fatal(err)
+		}
+		if res := runTool(append([]string{"manifest", "pin"}, tools...)...); res.code != 0 {
+			t.Fatalf("toolwarden manifest pin: exit %d, %s%s", res.code, res.stdout, res.stderr)
+		}
+	}
+	for _, name := range names {
+		var dirs []string
+		switch name {
+		case "redteam": // it loads the quickstart's manifests too
+			dirs = []string{filepath.Join(root, "quickstart", "manifests"), filepath.Join(root, name, "manifests")}
+		default:
+			dirs = []string{filepath.Join(root, name, "manifests")}
+		}
+		if res := runTool(append([]string{"manifest", "lint"}, dirs...)...); res.code != 0 || res.stdout != "ok\n" {
+			t.Fatalf("toolwarden manifest lint %s: exit %d, %s%s", name, res.code, res.stdout, res.stderr)
+		}
+	}
+	return root
+}
+
+// toolSource is the package a tool's artifact is built from: ./tools/NAME,
+// or one of the sandbox test fixtures the red-team example serves.
+func toolSource(name string, plugin bool) string {
+	if _, err := os.Stat(filepath.Join("..", "..", "tools", name)); err == nil {
+		return "tools/" + name
+	}
+	if plugin {
+		return "sandbox/plugin/testdata/fixture"
+	}
+	return "sandbox/wasm/testdata/fixtures/" + name
+}
+
+// buildExampleTool builds a tool's artifact at the path its manifest names,
+// as `make tools` does.
+func buildExampleTool(t *testing.T, dir string, tool *manifests.Tool) {
 	t.Helper()
 	out := tool.ArtifactPath()
 	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
@@ -97,33 +136,33 @@ func buildQuickstartTool(t *testing.T, qs string, tool *manifests.Tool) {
 	switch {
 	case tool.Runtime.Wasm != nil:
 		name := strings.TrimSuffix(filepath.Base(tool.Runtime.Wasm.Module), ".wasm")
-		built, err := sandboxtest.BuildWasmFile(modulePath + "/tools/" + name)
+		built, err := sandboxtest.BuildWasmFile(modulePath + "/" + toolSource(name, false))
 		if err == nil {
 			err = copyFile(built, out)
 		}
 		if err != nil {
-			t.Fatalf("build quickstart tool %s: %v", tool.Name, err)
+			t.Fatalf("build example tool %s: %v", tool.Name, err)
 		}
 	case tool.Runtime.Plugin != nil:
 		name := filepath.Base(tool.Runtime.Plugin.Command)
-		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", out, "./tools/"+name)
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", out, "./"+toolSource(name, true))
 		cmd.Dir = filepath.Join("..", "..")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build quickstart plugin %s: %v\n%s", tool.Name, err, msg)
+			t.Fatalf("build example plugin %s: %v\n%s", tool.Name, err, msg)
 		}
 		if args, ok := quickstartData[name]; ok {
-			if err := os.MkdirAll(filepath.Join(qs, "data"), 0o700); err != nil {
+			if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 				t.Fatal(err)
 			}
 			gen := exec.Command(out, args...)
-			gen.Dir, gen.Env = qs, []string{}
+			gen.Dir, gen.Env = dir, []string{}
 			if msg, err := gen.CombinedOutput(); err != nil {
 				t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, msg)
 			}
 		}
 	default:
-		t.Fatalf("quickstart tool %s has no runtime", tool.Name)
+		t.Fatalf("example tool %s has no runtime", tool.Name)
 	}
 }
 

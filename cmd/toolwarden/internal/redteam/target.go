@@ -45,6 +45,7 @@ type Target struct {
 	keys     map[string]string // principal → API key
 	canaries []string          // values that must never leave: the canary secrets
 	url      string            // the HTTP endpoint
+	httpCfg  string            // the HTTP broker's config file
 	httpCmd  *exec.Cmd
 	httpLog  *bytes.Buffer
 	Isolated bool // plugin tools run here (they were not withdrawn)
@@ -193,11 +194,14 @@ func randomHex(n int) string {
 
 // startHTTP starts the HTTP broker and waits until it serves.
 func (t *Target) startHTTP(ctx context.Context) error {
-	cfg, err := t.configFor("http")
-	if err != nil {
-		return err
+	if t.httpCfg == "" {
+		cfg, err := t.configFor("http")
+		if err != nil {
+			return err
+		}
+		t.httpCfg = cfg
 	}
-	cmd := exec.Command(t.bin, "serve", "--config", cfg)
+	cmd := exec.Command(t.bin, "serve", "--config", t.httpCfg)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -271,6 +275,40 @@ func (t *Target) Key(as string) (string, bool) {
 	}
 	k, ok := t.keys[as]
 	return k, ok
+}
+
+// URL returns the HTTP broker's MCP endpoint.
+func (t *Target) URL() string { return t.url }
+
+// PID returns the HTTP broker's process id, 0 if it is not running.
+func (t *Target) PID() int { return t.pid() }
+
+// Config returns the HTTP broker's config file.
+func (t *Target) Config() string { return t.httpCfg }
+
+// Kill kills the HTTP broker with SIGKILL, as a crash would, and reaps it.
+func (t *Target) Kill() error {
+	if t.httpCmd == nil || t.httpCmd.Process == nil {
+		return errors.New("redteam: no HTTP broker to kill")
+	}
+	if err := t.httpCmd.Process.Kill(); err != nil {
+		return err
+	}
+	_ = t.httpCmd.Wait()
+	t.httpCmd = nil
+	return nil
+}
+
+// Restart starts the HTTP broker again on the same config and audit log
+// (after [Target.Kill] or [Target.Stop]); it listens on a new port.
+func (t *Target) Restart(ctx context.Context) error {
+	if t.httpCmd != nil {
+		return errors.New("redteam: the HTTP broker is running")
+	}
+	t.mu.Lock()
+	t.httpLog.WriteString("--- restarted ---\n")
+	t.mu.Unlock()
+	return t.startHTTP(ctx)
 }
 
 // transports returns the transports cases run over.
