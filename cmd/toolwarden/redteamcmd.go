@@ -110,11 +110,11 @@ func printRedteam(cmd *cobra.Command, rep *redteam.Report) {
 	out := cmd.OutOrStdout()
 	bad := false
 	for _, r := range rep.Results {
-		if r.Verdict == redteam.Passed || r.Verdict == redteam.Skipped && r.Category != "audit" {
+		if r.Verdict == redteam.Passed {
 			continue
 		}
 		if !bad {
-			fmt.Fprintln(out, "\nnot passed:")
+			fmt.Fprintln(out, "\nnot passed (failed, unsafe or SKIPPED):")
 			bad = true
 		}
 		fmt.Fprintf(out, "  %-7s %s/%s [%s]: %s\n", r.Verdict, r.Category, r.Name, r.Transport, r.Detail)

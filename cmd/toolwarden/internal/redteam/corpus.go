@@ -72,6 +72,10 @@ type HTTP struct {
 	// Session is "" (none), "own" (a legacy session the caller opened with
 	// initialize) or "other" (one another principal opened).
 	Session string `yaml:"session"`
+	// HoldStreams opens this many GET streams on the caller's own session
+	// first and holds them open while the request is sent (a stream
+	// flood); it needs session "own".
+	HoldStreams int `yaml:"holdStreams"`
 }
 
 // Expect is what must come of a case.
@@ -152,8 +156,10 @@ func (c *Case) check() error {
 	switch {
 	case c.Name == "":
 		return fmt.Errorf("name: required")
-	case len(c.Send) == 0 && c.Call == nil && (c.HTTP == nil || c.HTTP.Raw == ""):
-		return fmt.Errorf("nothing to send: set send, call or http.raw")
+	case len(c.Send) == 0 && c.Call == nil && (c.HTTP == nil || c.HTTP.Raw == "" && c.HTTP.Method != "GET" && c.HTTP.Method != "DELETE"):
+		return fmt.Errorf("nothing to send: set send, call or http.raw (only a GET or DELETE may have no body)")
+	case c.HTTP != nil && c.HTTP.HoldStreams != 0 && (c.HTTP.HoldStreams < 0 || c.HTTP.Session != "own"):
+		return fmt.Errorf("http.holdStreams: a positive count, on session own")
 	case len(c.Send) > 0 && c.Call != nil:
 		return fmt.Errorf("send and call: set one")
 	}

@@ -98,9 +98,14 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{"empty.yaml", "idle"},
 		},
 		{
-			name:  "http without raw is nothing to send",
-			files: map[string]string{"empty.yaml": "- name: idle\n  http: {method: GET}\n"},
+			name:  "a POST without a body is nothing to send",
+			files: map[string]string{"empty.yaml": "- name: idle\n  http: {method: POST}\n"},
 			want:  []string{"empty.yaml", "idle"},
+		},
+		{
+			name:  "holdStreams without own session",
+			files: map[string]string{"hold.yaml": "- name: hold\n  http: {method: GET, holdStreams: 8}\n"},
+			want:  []string{"hold.yaml", "holdStreams"},
 		},
 		{
 			name:  "send and call",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -82,6 +83,10 @@ func Run(ctx context.Context, t *Target, cases []Case, opts Options) (*Report, e
 		opts.Timeout = 60 * time.Second
 	}
 	r := &runner{t: t, opts: opts, client: &http.Client{Timeout: opts.Timeout}, refusals: map[string]int{}}
+	if slices.ContainsFunc(cases, func(c Case) bool { return c.Requires == "lure" }) {
+		r.lure, r.lureErr = startLure(LureAddr)
+		defer r.lure.close()
+	}
 	rep := &Report{}
 	for i := range cases {
 		c := &cases[i]
@@ -127,6 +132,8 @@ func (rep *Report) count() {
 
 type runner struct {
 	t        *Target
+	lure     *lure
+	lureErr  error
 	opts     Options
 	client   *http.Client
 	id       int
@@ -153,8 +160,8 @@ func (r *runner) run(ctx context.Context, c *Case, tr string) Result {
 		}
 		return res
 	}
-	if c.Requires == "lure" && r.t.lure == nil {
-		res.Verdict, res.Detail = Skipped, fmt.Sprintf("SKIPPED: the lure server is unavailable (%v); redirect attacks untested", r.t.lureErr)
+	if c.Requires == "lure" && r.lure == nil {
+		res.Verdict, res.Detail = Skipped, fmt.Sprintf("SKIPPED: the lure server is unavailable (%v); redirect attacks untested", r.lureErr)
 		return res
 	}
 	if tr == "stdio" {
@@ -364,6 +371,16 @@ func (r *runner) viaHTTP(ctx context.Context, c *Case, msgs []string, data tmplD
 		}
 		session = s
 	}
+	if h != nil && h.HoldStreams > 0 {
+		release, err := r.holdStreams(ctx, c.As, session, h.HoldStreams)
+		defer release()
+		if err != nil {
+			return reply{}, err
+		}
+	}
+	if len(msgs) == 0 {
+		msgs = []string{""} // a GET or DELETE without a body
+	}
 	var last reply
 	repeat := max(c.Repeat, 1)
 	for i := range repeat {
@@ -409,6 +426,39 @@ func (r *runner) viaHTTP(ctx context.Context, c *Case, msgs []string, data tmplD
 		}
 	}
 	return last, nil
+}
+
+// holdStreams opens n GET streams on session as principal as, and returns
+// once each has its response head; release closes them.
+func (r *runner) holdStreams(ctx context.Context, as, session string, n int) (release func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var bodies []io.Closer
+	release = func() {
+		cancel()
+		for _, b := range bodies {
+			b.Close()
+		}
+	}
+	key, _ := r.t.Key(as)
+	for range n {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.t.url, nil)
+		if err != nil {
+			return release, err
+		}
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		req.Header.Set("Mcp-Session-Id", session)
+		resp, err := (&http.Client{}).Do(req)
+		if err != nil {
+			return release, fmt.Errorf("hold a GET stream: %w", err)
+		}
+		bodies = append(bodies, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return release, fmt.Errorf("hold a GET stream: HTTP %d", resp.StatusCode)
+		}
+	}
+	return release, nil
 }
 
 // setModernHeaders sets the protocol 2026-07-28 headers a message needs.

@@ -52,8 +52,6 @@ type Target struct {
 	// Attached is a broker the harness did not start (see [Attach]):
 	// HTTP only, and its audit log read only where named.
 	Attached bool
-	lure     *lure
-	lureErr  error
 
 	mu    sync.Mutex // guards following
 	stdio map[string]*stdioPeer
@@ -89,7 +87,6 @@ func Spawn(ctx context.Context, bin, cfgPath string) (*Target, error) {
 		t.Close()
 		return nil, err
 	}
-	t.lure, t.lureErr = startLure(LureAddr)
 	return t, nil
 }
 
@@ -99,9 +96,7 @@ func Spawn(ctx context.Context, bin, cfgPath string) (*Target, error) {
 // any, are the broker's audit logs, checked once the run ends (the
 // broker should be stopped by then, so that what it holds is written).
 func Attach(url string, keys map[string]string, canaries, audits []string) *Target {
-	t := &Target{url: url, keys: keys, canaries: canaries, audits: audits, Isolated: true, Attached: true, stdio: map[string]*stdioPeer{}}
-	t.lure, t.lureErr = startLure(LureAddr)
-	return t
+	return &Target{url: url, keys: keys, canaries: canaries, audits: audits, Isolated: true, Attached: true, stdio: map[string]*stdioPeer{}}
 }
 
 // writeConfig writes the private copy of the config.
@@ -364,7 +359,6 @@ func (t *Target) Stop() {
 // Close stops the target and removes its files.
 func (t *Target) Close() {
 	t.Stop()
-	t.lure.close()
 	if t.dir != "" {
 		_ = os.RemoveAll(t.dir)
 	}
