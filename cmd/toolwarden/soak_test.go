@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,7 +70,13 @@ type soakTally struct {
 func TestSoak(t *testing.T) {
 	sandboxtest.RequireIsolation(t, plugin.Available(false), "the soak (its plugin faults)")
 	root := prepareExamples(t, "quickstart", "redteam")
-	tmpBefore := toolwardenTemps(t)
+	// The harness and the brokers put their temporary files in a directory
+	// of their own, which must be empty when they are done.
+	tmp := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
 	ctx := context.Background()
 	target, err := redteam.Spawn(ctx, e2e.bin, filepath.Join(root, "redteam", "toolwarden.yaml"))
 	if err != nil {
@@ -149,7 +154,8 @@ func TestSoak(t *testing.T) {
 
 	config := target.Config()
 	target.Stop()
-	if res := runTool("audit", "verify", "--config", config); res.code != 0 {
+	res := runTool("audit", "verify", "--config", config)
+	if res.code != 0 {
 		t.Errorf("audit verify after the soak: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	records := map[string]int{}
@@ -208,8 +214,12 @@ func TestSoak(t *testing.T) {
 	if len(leaked) > 0 {
 		t.Errorf("processes left behind: %v", leaked)
 	}
-	if extra := slices.DeleteFunc(toolwardenTemps(t), func(n string) bool { return slices.Contains(tmpBefore, n) }); len(extra) > 0 {
-		t.Errorf("temporary files left behind: %v", extra)
+	leftTemps, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range leftTemps {
+		t.Errorf("temporary file left behind: %s", e.Name())
 	}
 	// Memory and descriptors back near the baseline: a leak per call would
 	// show as thousands of descriptors or hundreds of MiB.
@@ -224,10 +234,10 @@ func TestSoak(t *testing.T) {
 		answered += n
 	}
 	t.Logf("soak: %d calls from %d clients in %s (%d to faulty tools answered), kill -9 at call ~%d and restart; "+
-		"%d answered, %d cut off by the kill, %d answered without a record; audit verify passed=%v; "+
-		"broker RSS %d MiB → %d MiB, descriptors %d → %d; leaked processes %d, temp files 0",
+		"%d answered, %d cut off by the kill, %d answered without a record; audit verify exit %d (%s); "+
+		"broker RSS %d MiB → %d MiB, descriptors %d → %d; leaked processes %d, temp files left %d",
 		calls, clients, elapsed.Round(time.Second), s.tally.faults, killAt, answered, s.tally.unanswered, lost,
-		!t.Failed(), baseRSS>>20, endRSS>>20, baseFDs, endFDs, len(leaked))
+		res.code, strings.TrimSpace(res.stdout), baseRSS>>20, endRSS>>20, baseFDs, endFDs, len(leaked), len(leftTemps))
 }
 
 type soak struct {
@@ -376,23 +386,6 @@ func ourProcesses(t *testing.T, bin, root string) []string {
 		}
 		if bytes.Contains(cmdline, []byte(bin)) || bytes.Contains(cmdline, []byte(root)) {
 			out = append(out, fmt.Sprintf("%d %q", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte(" "))))
-		}
-	}
-	return out
-}
-
-// toolwardenTemps lists the entries of the temporary directory the broker
-// and the harness name toolwarden-*.
-func toolwardenTemps(t *testing.T) []string {
-	t.Helper()
-	ents, err := os.ReadDir(os.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "toolwarden") {
-			out = append(out, e.Name())
 		}
 	}
 	return out

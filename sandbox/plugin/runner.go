@@ -180,8 +180,13 @@ func New(cfg Config) (*Runner, error) {
 	}
 	r := &Runner{cfg: cfg, logger: logger, uids: newUIDPool(cfg.UIDBase, cfg.UIDCount), programs: map[*Program]struct{}{}}
 	if cfg.StateDir == "" {
-		dir, err := os.MkdirTemp("", "twp-")
+		sweepStateDirs(logger)
+		dir, err := os.MkdirTemp("", stateDirPrefix)
 		if err != nil {
+			return nil, fmt.Errorf("plugin: state directory: %w", err)
+		}
+		if err := writeOwner(dir); err != nil {
+			_ = os.RemoveAll(dir)
 			return nil, fmt.Errorf("plugin: state directory: %w", err)
 		}
 		r.stateDir, r.ownDir = dir, true
