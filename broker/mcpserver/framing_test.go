@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -134,4 +135,46 @@ func countRefusals(core *fakeCore, code string) int {
 		}
 	}
 	return n
+}
+
+// FuzzFraming feeds the framing watch the bytes of a connection in
+// arbitrary chunks: it must never panic, never count a negative length, and
+// flag a head stating both Content-Length and Transfer-Encoding wherever
+// it starts the stream.
+func FuzzFraming(f *testing.F) {
+	f.Add([]byte("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"), uint8(3))
+	f.Add([]byte("POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n"), uint8(1))
+	f.Add([]byte("POST /mcp HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), uint8(7))
+	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n"), uint8(2))
+	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n"), uint8(5))
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		c := &framingConn{}
+		n := int(step%64) + 1
+		for rest := data; len(rest) > 0; {
+			k := min(n, len(rest))
+			c.follow(rest[:k])
+			rest = rest[k:]
+			if c.left < 0 {
+				t.Fatalf("left = %d after %q", c.left, data)
+			}
+		}
+		head, _, ok := bytes.Cut(data, []byte("\r\n\r\n"))
+		if !ok || len(head) > maxHeadBytes {
+			return
+		}
+		var cl, te bool
+		for _, l := range bytes.Split(head, []byte("\r\n"))[1:] {
+			name, _, found := bytes.Cut(l, []byte(":"))
+			switch name = bytes.TrimSpace(name); {
+			case !found:
+			case bytes.EqualFold(name, []byte("Content-Length")):
+				cl = true
+			case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+				te = true
+			}
+		}
+		if cl && te && !c.ambiguous.Load() {
+			t.Fatalf("a first head with Content-Length and Transfer-Encoding not flagged: %q", head)
+		}
+	})
 }
